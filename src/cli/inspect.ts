@@ -1,0 +1,63 @@
+import { inspect, type InspectResult } from '../core/api.js';
+import { bytes, pct, shape, si, table } from './format.js';
+import { stderrProgress } from './progress.js';
+
+export interface InspectFlags {
+  inputShape?: string[];
+  json?: boolean;
+  all?: boolean;
+  probe?: boolean;
+}
+
+export async function runInspect(file: string, flags: InspectFlags): Promise<void> {
+  const progress = stderrProgress();
+  let result: InspectResult;
+  try {
+    result = await inspect(file, {
+      inputShapes: flags.inputShape,
+      onProgress: progress.onProgress,
+      shapeMethod: flags.probe ? 'probe' : 'auto',
+    });
+  } finally {
+    progress.stop();
+  }
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(renderInspect(result, flags.all ?? false) + '\n');
+}
+
+export function renderInspect(r: InspectResult, all: boolean): string {
+  const io = (list: InspectResult['inputs']) => list.map((i) => `${i.name} ${i.type}[${shape(i.shape)}]`).join(', ');
+  const lines = [
+    `${r.file}`,
+    `  format ${r.format}, IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')}` +
+      (r.producer ? `, from ${r.producer}` : ''),
+    `  inputs  ${io(r.inputs)}`,
+    `  outputs ${io(r.outputs)}`,
+    `  numbers below are for input ${Object.entries(r.inputShapes).map(([k, v]) => `${k}=${v.join('x')}`).join(' ')}` +
+      (r.assumedDims.length ? ` (assumed ${r.assumedDims.join(', ')}; set with --input-shape)` : ''),
+    '',
+  ];
+  const shown = r.layers.filter((l) => all || l.kind !== 'data');
+  const rows = shown.map((l) => [
+    l.name,
+    l.op,
+    shape(l.inShapes[0]),
+    shape(l.outShapes[0]),
+    l.outChannels !== undefined ? String(l.outChannels) : '',
+    l.params ? si(l.params) : '',
+    l.macs ? si(l.macs) : '',
+    pct(l.macs, r.macs),
+  ]);
+  lines.push(table(['layer', 'op', 'in', 'out', 'ch', 'params', 'MACs', 'MAC share'], rows, [4, 5, 6, 7]));
+  if (!all && shown.length < r.layers.length) lines.push(`  (${r.layers.length - shown.length} data-movement nodes hidden; --all shows them)`);
+  lines.push(
+    '',
+    `  nodes ${r.nodeCount}${r.subgraphCount ? ` (in ${r.subgraphCount + 1} graphs)` : ''}, params ${si(r.params)} (${bytes(r.weightBytes)} of weights), ` +
+      `MACs ${si(r.macs)} (${si(r.computeMacs)} in conv/gemm/matmul), peak activations ${bytes(r.peakActivationBytes)}`,
+  );
+  for (const w of r.warnings) lines.push(`  warning: ${w}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,77 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PruneLensError, throwIfCancelled } from '../errors.js';
+import type { Model } from '../ir/graph.js';
+import type { TaskOptions } from '../progress.js';
+import { decodeOnnx } from './onnx/load.js';
+
+export type DetectedFormat = 'onnx' | 'tfjs' | 'keras' | 'hdf5' | 'unknown';
+
+/** Format by content first (Netron's lesson: extensions lie), extension second. */
+export function detectFormat(head: Uint8Array, file: string): DetectedFormat {
+  const ext = path.extname(file).toLowerCase();
+  if (head[0] === 0x50 && head[1] === 0x4b) return 'keras'; // zip: .keras archive
+  if (head[0] === 0x89 && head[1] === 0x48 && head[2] === 0x44 && head[3] === 0x46) return 'hdf5';
+  const first = String.fromCharCode(...head.slice(0, 64)).trimStart();
+  if (first.startsWith('{') && (ext === '.json' || first.includes('"modelTopology"') || first.includes('"format"')))
+    return 'tfjs';
+  // ONNX is a protobuf whose first field is usually ir_version (tag 0x08); accept any protobuf-looking start.
+  if (ext === '.onnx' || head[0] === 0x08 || head[0] === 0x0a || head[0] === 0x12 || head[0] === 0x1a) return 'onnx';
+  return 'unknown';
+}
+
+/** Reads the whole file with progress; ONNX protobufs are decoded from one buffer without copying weights. */
+async function readFileWithProgress(file: string, opts: TaskOptions): Promise<Uint8Array> {
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new PruneLensError(
+      code === 'ENOENT' ? `${file}: no such file` : code === 'EISDIR' ? `${file}: is a folder, not a model file` : `${file}: cannot open (${code})`,
+    );
+  }
+  try {
+    const stat = await handle.stat();
+    if (stat.isDirectory()) throw new PruneLensError(`${file}: is a folder, not a model file`);
+    if (!stat.isFile()) throw new PruneLensError(`${file}: not a regular file`);
+    const size = stat.size;
+    const buf = new Uint8Array(size);
+    const chunk = 32 << 20;
+    let done = 0;
+    while (done < size) {
+      throwIfCancelled(opts.signal);
+      const { bytesRead } = await handle.read(buf, done, Math.min(chunk, size - done), done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+      opts.onProgress?.({ phase: 'read', done, total: size });
+    }
+    return buf.subarray(0, done);
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface LoadOptions extends TaskOptions {}
+
+/** Loads any supported model file into the IR. Errors are PruneLensErrors naming the file and the problem. */
+export async function loadModel(file: string, opts: LoadOptions = {}): Promise<Model> {
+  const bytes = await readFileWithProgress(file, opts);
+  const shown = path.basename(file);
+  if (bytes.length === 0) throw new PruneLensError(`${shown}: file is empty`);
+  const format = detectFormat(bytes.subarray(0, 64), file);
+  switch (format) {
+    case 'onnx': {
+      opts.onProgress?.({ phase: 'decode', done: 0, total: 1 });
+      const model = decodeOnnx(bytes, file);
+      opts.onProgress?.({ phase: 'decode', done: 1, total: 1 });
+      return model;
+    }
+    case 'tfjs':
+    case 'keras':
+    case 'hdf5':
+      throw new PruneLensError(`${shown}: ${format} models are not supported yet (ONNX only in this version)`);
+    default:
+      throw new PruneLensError(`${shown}: not a model file PruneLens recognises (expected ONNX)`);
+  }
+}

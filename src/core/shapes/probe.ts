@@ -1,0 +1,56 @@
+import { create, toBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema, ValueInfoProtoSchema } from 'onnx-buf';
+import * as path from 'node:path';
+import { PruneLensError } from '../errors.js';
+import type { DType } from '../ir/dtype.js';
+import type { Model } from '../ir/graph.js';
+import { syncOnnx } from '../formats/onnx/save.js';
+import { createSession } from '../runtime/ort.js';
+import { syntheticFeeds } from '../runtime/feeds.js';
+import type { TensorType } from './types.js';
+
+/** Ops whose outputs are not tensors: ONNX Runtime cannot return them as graph outputs of tensor type. */
+const NON_TENSOR = /^(Sequence|SplitToSequence|ConcatFromSequence|Optional)/;
+
+/**
+ * Finds every value's shape with one ONNX Runtime run of the model with all intermediate values exposed as
+ * outputs (graph optimisations off so none is fused away). Robust for any op ONNX Runtime supports.
+ */
+export async function probeShapes(model: Model, inputs: Record<string, number[]>): Promise<Map<string, TensorType>> {
+  const proto = syncOnnx(model);
+  const graph = proto.graph!;
+  const saved = graph.output;
+  const existing = new Set(saved.map((o) => o.name));
+  const extra = model.graph.nodes
+    .filter((n) => !NON_TENSOR.test(n.opType))
+    .flatMap((n) => n.outputs)
+    .filter((o) => o && !existing.has(o));
+  let bytes: Uint8Array;
+  try {
+    graph.output = [...saved, ...extra.map((name) => create(ValueInfoProtoSchema, { name }))];
+    bytes = toBinary(ModelProtoSchema, proto);
+  } finally {
+    graph.output = saved;
+  }
+  let results: Record<string, { dims: readonly number[]; type: string }>;
+  try {
+    const session = await createSession(bytes, {
+      optimization: 'disabled',
+      externalDataDir: model.path ? path.dirname(model.path) : undefined,
+    });
+    try {
+      results = await session.run(syntheticFeeds(model, inputs));
+    } finally {
+      await session.release();
+    }
+  } catch (e) {
+    const msg = String((e as Error).message ?? e).split('\n')[0];
+    throw new PruneLensError(
+      `${path.basename(model.path)}: ONNX Runtime could not run the model with inputs ` +
+        `${Object.entries(inputs).map(([k, v]) => `${k}=${v.join('x')}`).join(' ')}: ${msg}`,
+    );
+  }
+  const types = new Map<string, TensorType>();
+  for (const [name, t] of Object.entries(results)) types.set(name, { dtype: t.type as DType, dims: [...t.dims] });
+  return types;
+}
