@@ -74,6 +74,16 @@ export class Tensor {
     return out;
   }
 
+  /** Replace with raw little-endian bytes of this dtype. */
+  replaceBytes(dims: number[], bytes: Uint8Array): void {
+    if (bytes.length !== dims.reduce((a, b) => a * b, 1) * bytesPerElement(this.dtype)) {
+      throw new Error(`tensor '${this.name}': ${bytes.length} bytes do not fit dims ${dims.join('x')}`);
+    }
+    this.dims = dims;
+    this.source = memorySource(bytes);
+    this.modified = true;
+  }
+
   /** Replace data and dims (e.g. after slicing channels). `data` must hold the new dtype's elements. */
   replace(dims: number[], data: TypedArray | number[]): void {
     const n = dims.reduce((a, b) => a * b, 1);

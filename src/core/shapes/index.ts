@@ -23,9 +23,11 @@ export async function computeShapes(
   let types: Map<string, TensorType>;
   let used: ShapeResult['method'] = 'inference';
   let unknown: string[] = [];
+  let values: Map<string, number[]> | undefined;
   if (method !== 'probe') {
     const r = inferShapes(model, inputs);
     types = r.types;
+    values = r.values;
     unknown = r.unknown;
   } else types = new Map();
   let warning: string | undefined;
@@ -38,7 +40,7 @@ export async function computeShapes(
       // Keep what inference found; the values left unknown are listed, and costs that need them count zero.
       warning = `${(e as Error).message}; ${unknown.length} values have unknown shapes`;
       opts.onProgress?.({ phase: 'shapes', done: 1, total: 1 });
-      return { inputs, types, method: used, unknown, warning };
+      return { inputs, types, values, method: used, unknown, warning };
     }
     for (const [k, v] of model.graph.initializers) probed.set(k, { dtype: v.dtype, dims: [...v.dims] });
     for (const [k, v] of Object.entries(inputs)) {
@@ -50,5 +52,5 @@ export async function computeShapes(
     used = 'probe';
   }
   opts.onProgress?.({ phase: 'shapes', done: 1, total: 1 });
-  return { inputs, types, method: used, unknown, warning };
+  return { inputs, types, values, method: used, unknown, warning };
 }

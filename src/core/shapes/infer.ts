@@ -23,6 +23,7 @@ type Rule = (c: Ctx) => Out | undefined;
 
 export interface InferResult {
   types: Map<string, TensorType>;
+  values: Map<string, number[]>;
   unknown: string[];
 }
 
@@ -66,7 +67,7 @@ export function inferShapes(model: Model, inputs: Record<string, number[]>): Inf
       } else unknown.push(o);
     });
   }
-  return { types, unknown };
+  return { types, values, unknown };
 }
 
 // ---------- helpers ----------

@@ -14,6 +14,8 @@ export interface ShapeResult {
   method: 'inference' | 'probe';
   /** Values whose shape could not be found (e.g. inside sub-graphs, or non-tensor values). */
   unknown: string[];
+  /** Folded values of small computed tensors (shape arithmetic), when inference found them. */
+  values?: Map<string, number[]>;
   /** Why some shapes are unknown (e.g. the ONNX Runtime probe failed on synthetic inputs). */
   warning?: string;
 }

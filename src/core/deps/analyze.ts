@@ -1,0 +1,131 @@
+import type { Model } from '../ir/graph.js';
+import { implicitInputs } from '../ir/graph.js';
+import type { ShapeResult } from '../shapes/types.js';
+import { DepBuilder } from './context.js';
+import { blockInputs, RULES } from './rules.js';
+import type { Fix, GroupInfo, ParamSlice, Space } from './types.js';
+
+/** One dependency group with everything surgery and criteria need. */
+export interface Group {
+  id: number;
+  spaces: Space[];
+  params: ParamSlice[];
+  fixes: Fix[];
+  /** units[u] = element ids (space.base + index) removed together. */
+  units: number[][];
+  /** Units that contain a pinned element. */
+  pinned: Set<number>;
+  reasons: string[];
+  sources: string[];
+}
+
+export interface DepGraph {
+  groups: Group[];
+  spaces: Space[];
+  /** element id → [space id, index in space]. */
+  locate(element: number): [number, number];
+}
+
+/**
+ * Builds the channel dependency groups of the main graph for one set of shapes. Sub-graphs (If/Loop/Scan) are
+ * opaque: channels that enter them cannot be pruned.
+ */
+export function analyzeDependencies(model: Model, shapes: ShapeResult): DepGraph {
+  const g = model.graph;
+  const b = new DepBuilder(g, shapes.types, shapes.values ?? new Map());
+  for (const node of g.nodes) {
+    const c = b.ctx(node);
+    const rule = node.domain === '' || node.domain === 'ai.onnx' ? RULES[node.opType] : undefined;
+    if (rule) rule(c);
+    else blockInputs(c, `${node.key} '${node.name}' is not understood by the dependency analysis`);
+    for (const i of implicitInputs(node)) {
+      const s = c.space(i);
+      if (s) c.block(s, `${node.opType} '${node.name}' uses the channels inside a sub-graph`);
+    }
+  }
+  for (const o of g.outputs) {
+    const id = b.spaceOf.get(o.name);
+    if (id !== undefined) b.block(b.spaces[id], `'${o.name}' is a graph output, whose shape is kept`);
+  }
+  return buildGroups(b);
+}
+
+function buildGroups(b: DepBuilder): DepGraph {
+  const bySpaceRoot = new Map<number, Group>();
+  const groups: Group[] = [];
+  for (const s of b.spaces) {
+    const root = b.groups.find(s.id);
+    let grp = bySpaceRoot.get(root);
+    if (!grp) {
+      grp = { id: groups.length, spaces: [], params: [], fixes: [], units: [], pinned: new Set(), reasons: [], sources: [] };
+      bySpaceRoot.set(root, grp);
+      groups.push(grp);
+    }
+    grp.spaces.push(s);
+    if (s.source) grp.sources.push(s.source);
+    for (const r of b.blocked.get(s.id) ?? []) if (!grp.reasons.includes(r)) grp.reasons.push(r);
+  }
+  const groupOfSpace = (id: number) => bySpaceRoot.get(b.groups.find(id))!;
+  for (const p of b.params) groupOfSpace(p.space).params.push(p);
+  for (const f of b.fixes) {
+    const id = f.kind === 'split' ? f.spaces[0] : f.space;
+    groupOfSpace(id).fixes.push(f);
+  }
+  for (const grp of groups) {
+    const unitOfRoot = new Map<number, number>();
+    for (const s of grp.spaces) {
+      for (let i = 0; i < s.size; i++) {
+        const e = s.base + i;
+        const r = b.elems.find(e);
+        let u = unitOfRoot.get(r);
+        if (u === undefined) {
+          u = grp.units.length;
+          unitOfRoot.set(r, u);
+          grp.units.push([]);
+        }
+        grp.units[u].push(e);
+        if (b.pinned.has(e)) grp.pinned.add(u);
+      }
+    }
+    if (grp.sources.length === 0 && grp.reasons.length === 0) grp.reasons.push('no layer produces these channels');
+  }
+  // Renumber: groups that have sources first, in graph order, so ids read naturally.
+  const spaces = b.spaces;
+  const index = new Int32Array(b.elementCount);
+  for (const s of spaces) for (let i = 0; i < s.size; i++) index[s.base + i] = s.id;
+  return {
+    groups,
+    spaces,
+    locate: (e) => [index[e], e - spaces[index[e]].base],
+  };
+}
+
+/** Serialisable summary of a group (for reports, plans and the UI). */
+export function describeGroup(grp: Group, model: Model): GroupInfo {
+  const g = model.graph;
+  const prunableUnits = grp.units.length - grp.pinned.size;
+  let reason = grp.reasons[0];
+  if (!reason && prunableUnits < 2) reason = grp.units.length < 2 ? 'a single channel' : 'all channels are pinned';
+  const seen = new Set<string>();
+  let params = 0;
+  for (const p of grp.params) {
+    if (seen.has(p.tensor)) continue;
+    seen.add(p.tensor);
+    const t = g.constant(p.tensor);
+    if (t) {
+      const space = grp.spaces.find((s) => s.id === p.space)!;
+      params += (t.size / t.dims[p.axis]) * space.size * p.block;
+    }
+  }
+  return {
+    id: grp.id,
+    channels: grp.units.length,
+    prunable: !reason,
+    reason,
+    pinned: grp.pinned.size,
+    sources: grp.sources,
+    members: grp.params.map((p) => ({ node: p.node, tensor: p.tensor, axis: p.axis, role: p.role })),
+    values: grp.spaces.map((s) => ({ value: s.value, axis: s.axis, size: s.size })),
+    params,
+  };
+}

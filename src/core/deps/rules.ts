@@ -1,0 +1,448 @@
+import type { RuleCtx } from './context.js';
+import type { Space } from './types.js';
+
+/**
+ * One rule per operator: how channel indices flow from inputs to outputs, which weights are sliced, and which
+ * attributes or shape constants follow. Adding support for an operator means adding a rule here. An operator
+ * without a rule blocks the groups of the channels it reads (never a wrong model).
+ */
+export type Rule = (c: RuleCtx) => void;
+
+const prod = (d: number[]) => d.reduce((a, b) => a * b, 1);
+const norm = (a: number, r: number) => (a < 0 ? a + r : a);
+
+/** The node's spaced inputs get blocked with a reason (and outputs get no spaces). */
+export function blockInputs(c: RuleCtx, reason: string): void {
+  for (const i of c.node.inputs) {
+    const s = c.space(i);
+    if (s) c.block(s, reason);
+  }
+}
+
+const what = (c: RuleCtx) => `${c.node.opType} '${c.node.name}'`;
+
+/** Channel-preserving ops of one data input: the output's channels are the input's. */
+const passThrough: Rule = (c) => {
+  const s = c.space(c.node.inputs[0]);
+  if (s && c.node.outputs[0]) c.follow(s, c.node.outputs[0], s.axis);
+  // Extra outputs (Dropout mask, MaxPool indices) that carry channels are not followed: block if used.
+  for (const o of c.node.outputs.slice(1)) if (o && s && c.used(o)) c.block(s, `${what(c)} second output is used`);
+};
+
+const conv: Rule = (c) => {
+  const [x, wName, bName] = c.node.inputs;
+  const w = c.constant(wName);
+  const xs = c.space(x);
+  const out = c.node.outputs[0];
+  if (!w) {
+    if (xs) c.block(xs, `${what(c)} has computed (non-constant) weights`);
+    return;
+  }
+  const group = c.node.int('group', 1);
+  const cout = w.dims[0];
+  const cinPerGroup = w.dims[1];
+  const xd = c.dims(x);
+  const cin = xd?.[1] ?? cinPerGroup * group;
+  if (group === 1) {
+    const os = c.source(out, 1);
+    if (os) {
+      c.param(os, wName, 0, 'out');
+      if (bName && c.constant(bName)) c.param(os, bName, 0, 'bias');
+    }
+    if (xs) {
+      if (xs.axis !== 1) c.block(xs, `${what(c)} reads channels on axis ${xs.axis}`);
+      else c.param(xs, wName, 1, 'in');
+    }
+    return;
+  }
+  if (group === cin && cinPerGroup === 1) {
+    // Depthwise: input channel i makes output channels i·m … i·m+m−1; `group` follows the input's size.
+    const m = cout / group;
+    if (!xs) {
+      const os = c.source(out, 1);
+      if (os) c.block(os, `depthwise ${what(c)} reads a fixed input`);
+      return;
+    }
+    const os = m === 1 ? c.follow(xs, out, 1) : c.expand(xs, out, 1, m);
+    if (!os) return;
+    c.param(os, wName, 0, 'out');
+    if (bName && c.constant(bName)) c.param(os, bName, 0, 'bias');
+    c.fix({ kind: 'group', node: c.node.name, space: xs.id });
+    return;
+  }
+  const os = c.source(out, 1);
+  const reason = `grouped convolution ${what(c)} (group=${group}) is not supported yet`;
+  if (os) c.block(os, reason);
+  if (xs) c.block(xs, reason);
+};
+
+const convTranspose: Rule = (c) => {
+  const [x, wName, bName] = c.node.inputs;
+  const w = c.constant(wName);
+  const xs = c.space(x);
+  const out = c.node.outputs[0];
+  if (!w || c.node.int('group', 1) !== 1) {
+    const os = c.source(out, 1);
+    const reason = w ? `grouped ${what(c)} is not supported yet` : `${what(c)} has computed weights`;
+    if (os) c.block(os, reason);
+    if (xs) c.block(xs, reason);
+    return;
+  }
+  const os = c.source(out, 1);
+  if (os) {
+    c.param(os, wName, 1, 'out');
+    if (bName && c.constant(bName)) c.param(os, bName, 0, 'bias');
+  }
+  if (xs) c.param(xs, wName, 0, 'in');
+};
+
+const gemm: Rule = (c) => {
+  const [a, bName, cName] = c.node.inputs;
+  const as = c.space(a);
+  const b = c.constant(bName);
+  const transB = c.node.int('transB', 0) === 1;
+  if (!b || c.node.int('transA', 0) === 1) {
+    if (as) c.block(as, `${what(c)} ${b ? 'transposes its input' : 'multiplies two computed tensors'}`);
+    const bs = c.space(bName);
+    if (bs) c.block(bs, `${what(c)} multiplies two computed tensors`);
+    return;
+  }
+  const os = c.source(c.node.outputs[0], 1);
+  if (os) {
+    c.param(os, bName, transB ? 0 : 1, 'out');
+    const bias = cName ? c.constant(cName) : undefined;
+    if (bias && bias.dims.length > 0 && bias.dims[bias.dims.length - 1] === os.size && os.size > 1) {
+      c.param(os, cName, bias.dims.length - 1, 'bias');
+    }
+  }
+  if (as) {
+    if (as.axis !== 1) c.block(as, `${what(c)} reads channels on axis ${as.axis}`);
+    else c.param(as, bName, transB ? 1 : 0, 'in');
+  }
+};
+
+const matmul: Rule = (c) => {
+  const [a, bName] = c.node.inputs;
+  const as = c.space(a);
+  const b = c.constant(bName);
+  const ad = c.dims(a);
+  if (!b || b.dims.length !== 2 || !ad) {
+    const reason = `${what(c)} multiplies two computed tensors (attention-like), not supported yet`;
+    if (as) c.block(as, reason);
+    const bs = c.space(bName);
+    if (bs) c.block(bs, reason);
+    return;
+  }
+  const od = c.dims(c.node.outputs[0]);
+  const os = od ? c.source(c.node.outputs[0], od.length - 1) : undefined;
+  if (os) c.param(os, bName, 1, 'out');
+  if (as) {
+    if (as.axis !== ad.length - 1) c.block(as, `${what(c)} reads channels on axis ${as.axis}`);
+    else c.param(as, bName, 0, 'in');
+  }
+};
+
+/** Per-channel normalisation with statistics/affine parameters on inputs 1…. */
+function channelNorm(paramInputs: number[]): Rule {
+  return (c) => {
+    const s = c.space(c.node.inputs[0]);
+    if (!s) return;
+    if (s.axis !== 1) {
+      c.block(s, `${what(c)} normalises along axis 1, channels are on axis ${s.axis}`);
+      return;
+    }
+    const os = c.follow(s, c.node.outputs[0], 1);
+    if (!os) return;
+    for (const i of paramInputs) {
+      const p = c.node.inputs[i];
+      if (p && c.constant(p)) c.param(os, p, 0, 'norm');
+      else if (p) c.block(os, `${what(c)} has computed parameters`);
+    }
+    for (const o of c.node.outputs.slice(1)) if (o && c.used(o)) c.block(os, `${what(c)} training outputs are used`);
+  };
+}
+
+/** Broadcasting element-wise ops of any arity. */
+const elementwise: Rule = (c) => {
+  const out = c.node.outputs[0];
+  const od = c.dims(out);
+  if (!od) return blockInputs(c, `${what(c)} has an unknown output shape`);
+  const r = od.length;
+  let axis = -1;
+  const spaced: Space[] = [];
+  for (const i of c.node.inputs) {
+    const s = c.space(i);
+    const d = c.dims(i);
+    if (!s || !d) continue;
+    const aligned = s.axis + (r - d.length);
+    if (axis >= 0 && aligned !== axis) return blockInputs(c, `${what(c)} combines channels on different axes`);
+    axis = aligned;
+    spaced.push(s);
+  }
+  if (axis < 0) return;
+  const first = spaced[0];
+  const os = c.follow(first, out, axis);
+  if (!os) return;
+  for (const s of spaced.slice(1)) {
+    if (s.size !== os.size) return blockInputs(c, `${what(c)} broadcasts channels`);
+    c.linkIdentity(s, os);
+  }
+  c.node.inputs.forEach((i) => {
+    if (!i || c.space(i)) return;
+    const d = c.dims(i);
+    if (!d) return c.block(os, `${what(c)} has an input of unknown shape`);
+    const local = axis - (r - d.length);
+    if (local < 0 || d[local] === 1) return; // broadcast along channels: unaffected
+    if (c.constant(i)) c.param(os, i, local, 'scale');
+    else c.block(os, `${what(c)} combines the channels with a fixed-size tensor`);
+  });
+};
+
+const concat: Rule = (c) => {
+  const out = c.node.outputs[0];
+  const od = c.dims(out);
+  if (!od) return blockInputs(c, `${what(c)} has an unknown output shape`);
+  const axis = norm(c.node.int('axis', 0), od.length);
+  const ins = c.node.inputs.filter(Boolean);
+  const spaced = ins.map((i) => c.space(i));
+  if (spaced.every((s) => !s)) return;
+  if (spaced.some((s) => s && s.axis !== axis)) {
+    // Concatenating along another axis: all inputs share one set of channels.
+    const on = spaced.find((s) => s)!;
+    if (spaced.some((s) => !s || s.axis !== on.axis)) return blockInputs(c, `${what(c)} joins tensors whose channels differ`);
+    const os = c.follow(on, out, on.axis);
+    if (os) for (const s of spaced) if (s && s !== on) c.linkIdentity(s, os);
+    return;
+  }
+  const os = c.empty(out, axis);
+  if (!os) return;
+  let offset = 0;
+  ins.forEach((i, k) => {
+    const size = c.dims(i)?.[axis] ?? 0;
+    const s = spaced[k];
+    if (s) c.linkOffset(s, os, offset);
+    else c.pin(os, offset, offset + size);
+    offset += size;
+  });
+};
+
+const split: Rule = (c) => {
+  const s = c.space(c.node.inputs[0]);
+  if (!s) return;
+  const xd = c.dims(c.node.inputs[0])!;
+  const axis = norm(c.node.int('axis', 0), xd.length);
+  if (axis !== s.axis) {
+    for (const o of c.node.outputs) if (o) c.follow(s, o, s.axis);
+    return;
+  }
+  const outs: number[] = [];
+  let offset = 0;
+  for (const o of c.node.outputs) {
+    const os = c.empty(o, axis);
+    if (!os) return c.block(s, `${what(c)} has an output of unknown shape`);
+    c.linkOffset(os, s, offset);
+    offset += os.size;
+    outs.push(os.id);
+  }
+  if (c.node.inputs[1] && !c.constant(c.node.inputs[1])) return c.block(s, `${what(c)} split sizes are computed`);
+  c.fix({ kind: 'split', node: c.node.name, spaces: outs, axis });
+};
+
+const slice: Rule = (c) => {
+  const s = c.space(c.node.inputs[0]);
+  if (!s) return;
+  const xd = c.dims(c.node.inputs[0])!;
+  const out = c.node.outputs[0];
+  const od = c.dims(out);
+  if (!od) return c.block(s, `${what(c)} has an unknown output shape`);
+  if (od[s.axis] === xd[s.axis]) {
+    c.follow(s, out, s.axis);
+    return;
+  }
+  // Slicing the channel axis: a contiguous, unit-step range, with constant bounds we can rewrite.
+  const consts = c.node.inputs.slice(1).map((i) => (i ? c.constant(i) : undefined));
+  const [starts, , axesT, stepsT] = consts;
+  if (c.node.inputs.slice(1).some((i, k) => i && !consts[k]) || !starts) {
+    return c.block(s, `${what(c)} slices channels with computed bounds`);
+  }
+  const axes = axesT?.toNumbers().map((a) => norm(a, xd.length)) ?? starts.toNumbers().map((_, i) => i);
+  const k = axes.indexOf(s.axis);
+  const step = stepsT?.toNumbers()[k] ?? 1;
+  if (step !== 1) return c.block(s, `${what(c)} slices channels with step ${step}`);
+  let start = starts.toNumbers()[k];
+  if (start < 0) start += xd[s.axis];
+  start = Math.min(Math.max(start, 0), xd[s.axis]);
+  const os = c.empty(out, s.axis);
+  if (!os) return;
+  c.linkOffset(os, s, start);
+  c.fix({ kind: 'slice', node: c.node.name, space: os.id, inputSpace: s.id, axis: s.axis });
+};
+
+const flatten: Rule = (c) => {
+  const s = c.space(c.node.inputs[0]);
+  if (!s) return;
+  const xd = c.dims(c.node.inputs[0])!;
+  const axis = norm(c.node.int('axis', 1), xd.length);
+  if (axis !== s.axis) return c.block(s, `${what(c)} flattens across the channel axis`);
+  c.expand(s, c.node.outputs[0], 1, prod(xd.slice(axis + 1)));
+};
+
+/** Reshape: channels stay on one axis, possibly merged with the axes after them (Flatten-like). */
+const reshape: Rule = (c) => {
+  const s = c.space(c.node.inputs[0]);
+  if (!s) return;
+  const xd = c.dims(c.node.inputs[0])!;
+  const out = c.node.outputs[0];
+  const od = c.dims(out);
+  if (!od) return c.block(s, `${what(c)} has an unknown output shape`);
+  const before = prod(xd.slice(0, s.axis));
+  let axis = 0;
+  let p = 1;
+  while (axis < od.length && p < before) p *= od[axis++];
+  while (axis < od.length && od[axis] === 1 && xd[s.axis] !== 1) axis++; // size-1 axes dropped or added
+  if (p !== before || axis >= od.length || od[axis] % xd[s.axis] !== 0) {
+    return c.block(s, `${what(c)} splits or moves the channel axis (${xd.join('x')} → ${od.join('x')})`);
+  }
+  const k = od[axis] / xd[s.axis];
+  if (k !== 1 && prod(xd.slice(s.axis, s.axis + 1)) * k !== od[axis]) return c.block(s, `${what(c)} reshapes channels`);
+  // channels merged with the following axes must keep channel-major order
+  if (k !== 1) {
+    let q = 1;
+    let j = s.axis + 1;
+    while (j < xd.length && q < k) q *= xd[j++];
+    if (q !== k) return c.block(s, `${what(c)} merges channels with part of an axis`);
+  }
+  const shapeIn = c.node.inputs[1];
+  const target = (shapeIn && c.constant(shapeIn)?.toNumbers()) ?? (shapeIn ? c.folded(shapeIn) : c.node.ints('shape'));
+  if (!target) return c.block(s, `${what(c)} target shape is unknown`);
+  const literal = target[axis];
+  const os = k === 1 ? c.follow(s, out, axis) : c.expand(s, out, axis, k);
+  if (!os) return;
+  if (literal === -1 || (literal === 0 && axis === s.axis)) return;
+  if (!shapeIn || !c.constant(shapeIn)) return c.block(s, `${what(c)} target shape is computed in the graph`);
+  c.fix({ kind: 'shape', node: c.node.name, input: 1, index: axis, space: os.id, factor: 1 });
+};
+
+const transpose: Rule = (c) => {
+  const s = c.space(c.node.inputs[0]);
+  if (!s) return;
+  const r = c.dims(c.node.inputs[0])!.length;
+  const perm = c.node.ints('perm') ?? Array.from({ length: r }, (_, i) => r - 1 - i);
+  c.follow(s, c.node.outputs[0], perm.indexOf(s.axis));
+};
+
+/** Ops that keep channels in place only when they do not touch the channel axis. */
+function axisSafe(changes: (c: RuleCtx, axis: number, rank: number) => boolean, why: string): Rule {
+  return (c) => {
+    const s = c.space(c.node.inputs[0]);
+    if (!s) return;
+    const r = c.dims(c.node.inputs[0])!.length;
+    if (changes(c, s.axis, r)) return c.block(s, `${what(c)} ${why}`);
+    c.follow(s, c.node.outputs[0], s.axis);
+  };
+}
+
+const padTouchesChannels = (c: RuleCtx, axis: number, r: number) => {
+  const pads = c.node.ints('pads') ?? (c.node.inputs[1] ? c.constant(c.node.inputs[1])?.toNumbers() : undefined);
+  if (!pads) return true;
+  const axes = c.node.inputs[3] ? c.constant(c.node.inputs[3])?.toNumbers().map((a) => norm(a, r)) : undefined;
+  const k = axes ? axes.indexOf(axis) : axis;
+  if (k < 0) return false;
+  const n = axes ? axes.length : r;
+  return pads[k] !== 0 || pads[k + n] !== 0;
+};
+
+const resizeTouchesChannels = (c: RuleCtx, axis: number) => {
+  const x = c.dims(c.node.inputs[0]);
+  const y = c.dims(c.node.outputs[0]);
+  return !x || !y || x[axis] !== y[axis] || !!(c.node.inputs[3] && c.dims(c.node.inputs[3])?.[0]);
+};
+
+function reduceAxes(c: RuleCtx, r: number): number[] {
+  const fromAttr = c.node.ints('axes');
+  const fromInput = c.node.inputs[1] ? c.constant(c.node.inputs[1])?.toNumbers() : undefined;
+  const axes = fromAttr ?? fromInput;
+  return axes && axes.length ? axes.map((a) => norm(a, r)) : Array.from({ length: r }, (_, i) => i);
+}
+
+const reduce: Rule = (c) => {
+  const s = c.space(c.node.inputs[0]);
+  if (!s) return;
+  const r = c.dims(c.node.inputs[0])!.length;
+  if (c.node.inputs[1] && !c.constant(c.node.inputs[1])) return c.block(s, `${what(c)} reduces over computed axes`);
+  const axes = reduceAxes(c, r);
+  if (axes.includes(s.axis)) return c.block(s, `${what(c)} reduces over the channel axis`);
+  const keep = c.node.int('keepdims', 1) === 1;
+  c.follow(s, c.node.outputs[0], keep ? s.axis : s.axis - axes.filter((a) => a < s.axis).length);
+};
+
+const squeeze: Rule = (c) => {
+  const s = c.space(c.node.inputs[0]);
+  if (!s) return;
+  const xd = c.dims(c.node.inputs[0])!;
+  const od = c.dims(c.node.outputs[0]);
+  if (!od) return c.block(s, `${what(c)} has an unknown output shape`);
+  // Map by counting the non-1 dims before the channel axis (size-1 channel spaces are too small to prune anyway).
+  const lead = xd.slice(0, s.axis).filter((d) => d !== 1).length;
+  let seen = 0;
+  for (let i = 0; i < od.length; i++) {
+    if (od[i] === 1) continue;
+    if (seen === lead) {
+      if (od[i] !== xd[s.axis]) break;
+      c.follow(s, c.node.outputs[0], i);
+      return;
+    }
+    seen++;
+  }
+  c.block(s, `${what(c)} moves the channel axis in a way PruneLens does not follow`);
+};
+
+const softmaxLike: Rule = (c) => {
+  const s = c.space(c.node.inputs[0]);
+  if (!s) return;
+  const r = c.dims(c.node.inputs[0])!.length;
+  const opset13 = c.node.attrs.has('axis') ? norm(c.node.int('axis', -1), r) : r - 1;
+  // Before opset 13 Softmax works on the flattened tail from `axis`; either way, mixing channels blocks.
+  if (opset13 <= s.axis) return c.block(s, `${what(c)} normalises across channels`);
+  c.follow(s, c.node.outputs[0], s.axis);
+};
+
+const noChannelOutput: Rule = () => {
+  /* Shape, Size: read only the shape, which follows the pruned tensor at run time. */
+};
+
+export const RULES: Record<string, Rule> = {
+  Conv: conv,
+  ConvTranspose: convTranspose,
+  Gemm: gemm,
+  MatMul: matmul,
+  BatchNormalization: channelNorm([1, 2, 3, 4]),
+  InstanceNormalization: channelNorm([1, 2]),
+  Concat: concat,
+  Split: split,
+  Slice: slice,
+  Flatten: flatten,
+  Reshape: reshape,
+  Transpose: transpose,
+  Pad: axisSafe(padTouchesChannels, 'pads the channel axis'),
+  Resize: axisSafe(resizeTouchesChannels, 'resizes the channel axis'),
+  Upsample: axisSafe(resizeTouchesChannels, 'resizes the channel axis'),
+  Squeeze: squeeze,
+  Unsqueeze: squeeze,
+  Softmax: softmaxLike,
+  LogSoftmax: softmaxLike,
+  Hardmax: softmaxLike,
+  Shape: noChannelOutput,
+  Size: noChannelOutput,
+};
+
+for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean', 'PRelu', 'Where', 'Pow', 'Equal', 'Less',
+  'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Mod']) RULES[op] = elementwise;
+for (const op of ['Relu', 'LeakyRelu', 'Elu', 'Selu', 'Celu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Softplus',
+  'Softsign', 'Gelu', 'Erf', 'Exp', 'Log', 'Sqrt', 'Neg', 'Abs', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Sign', 'Mish',
+  'ThresholdedRelu', 'Shrink', 'Not', 'Sin', 'Cos', 'Identity', 'Cast', 'Dropout', 'Clip', 'IsNaN', 'IsInf',
+  'MaxPool', 'AveragePool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool']) {
+  RULES[op] = passThrough;
+}
+for (const op of ['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2',
+  'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare']) RULES[op] = reduce;

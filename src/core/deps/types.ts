@@ -1,0 +1,56 @@
+/**
+ * Channel dependency analysis, data model. A *space* is one axis of one tensor value whose indices are channels
+ * (e.g. axis 1 of a conv output). Rules per operator link the indices of spaces (identity, offset for Concat,
+ * blocks for Flatten). Linked indices form *units*: the things removed together. Spaces connected by links form a
+ * *group*; pruning a group removes some of its units from every member.
+ */
+
+/** How one tensor (a weight, a bias, BN statistics, a per-channel constant) is sliced when units go. */
+export interface ParamSlice {
+  /** Constant value name (initializer or Constant node output). */
+  tensor: string;
+  axis: number;
+  space: number;
+  /** Each space index owns `block` consecutive indices of the tensor's axis (1 normally). */
+  block: number;
+  node: string;
+  /** out: producer filters; in: consumer input channels; bias; norm: BN/IN statistics; scale: other constants. */
+  role: 'out' | 'in' | 'bias' | 'norm' | 'scale';
+}
+
+/** Attributes and shape constants that must follow a space's new size. */
+export type Fix =
+  | { kind: 'group'; node: string; space: number }
+  | { kind: 'split'; node: string; spaces: number[]; axis: number }
+  | { kind: 'slice'; node: string; space: number; inputSpace: number; axis: number }
+  | { kind: 'shape'; node: string; input: number; index: number; space: number; factor: number };
+
+export interface Space {
+  id: number;
+  value: string;
+  axis: number;
+  size: number;
+  /** Rank of the value. */
+  rank: number;
+  /** First element id of this space in the union-find. */
+  base: number;
+  /** The node whose weights create these channels (Conv, Gemm, …), if this is where channels originate. */
+  source?: string;
+}
+
+/** A serialisable description of one dependency group (what `inspect --json` prints). */
+export interface GroupInfo {
+  id: number;
+  /** Number of units (removable channel sets) in the group. */
+  channels: number;
+  prunable: boolean;
+  reason?: string;
+  /** Units that can never go (e.g. Concat inputs from fixed tensors). */
+  pinned: number;
+  /** Layers whose output channels this group controls. */
+  sources: string[];
+  members: { node: string; tensor: string; axis: number; role: ParamSlice['role'] }[];
+  values: { value: string; axis: number; size: number }[];
+  /** Parameters held by the group's slices (what pruning all of it would remove). */
+  params: number;
+}

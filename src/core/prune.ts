@@ -1,0 +1,152 @@
+/** Orchestrates structured pruning: dependency groups → channel choice → surgery → verification → file. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadAndShape, type AnalyseOptions } from './api.js';
+import { computeCost } from './cost/cost.js';
+import type { CriterionName, Reduction } from './criteria/index.js';
+import { analyzeDependencies, describeGroup, type DepGraph } from './deps/analyze.js';
+import { PruneLensError, throwIfCancelled } from './errors.js';
+import { decodeOnnx } from './formats/onnx/load.js';
+import { encodeOnnx, saveOnnx } from './formats/onnx/save.js';
+import type { Model } from './ir/graph.js';
+import { computeShapes } from './shapes/index.js';
+import { applyMask, applyPruning, type Selection } from './surgery/apply.js';
+import { keepCount, selectByRatio, selectLowest, type SelectOptions } from './surgery/select.js';
+import { verifyAgainstTwin, type Verification } from './surgery/verify.js';
+import { scoreGroup } from './criteria/index.js';
+
+/** A plan maps group ids or member layer names to a ratio or to explicit channel indices. */
+export type PlanEntries = Record<string, number | number[]>;
+
+export interface PruneOptions extends AnalyseOptions, SelectOptions {
+  ratio?: number;
+  plan?: PlanEntries;
+  overwrite?: boolean;
+}
+
+export interface PruneReport {
+  input: string;
+  output: string;
+  criterion: CriterionName;
+  reduce: Reduction;
+  inputShapes: Record<string, number[]>;
+  before: { params: number; macs: number; bytes: number };
+  after: { params: number; macs: number; bytes: number };
+  groups: { id: number; channels: number; kept: number; removed: number[]; sources: string[] }[];
+  layers: { name: string; op: string; outChannelsBefore?: number; outChannelsAfter?: number; paramsBefore: number; paramsAfter: number }[];
+  verification: Verification;
+}
+
+/** Resolve plan keys (group ids, or names of layers in a group) to selections. */
+export function selectionsFor(model: Model, dep: DepGraph, opts: PruneOptions): Selection[] {
+  const sel: Selection[] = [];
+  const infos = dep.groups.map((g) => describeGroup(g, model));
+  const byKey = (key: string) => {
+    if (/^\d+$/.test(key)) return dep.groups[Number(key)];
+    const i = infos.findIndex((g) => g.sources.includes(key) || g.members.some((m) => m.node === key || m.tensor === key));
+    return i >= 0 ? dep.groups[i] : undefined;
+  };
+  if (opts.plan) {
+    for (const [key, v] of Object.entries(opts.plan)) {
+      const g = byKey(key);
+      if (!g) throw new PruneLensError(`plan: no dependency group '${key}' (use a group id or a layer name from inspect --json)`);
+      const info = infos[g.id];
+      if (!info.prunable) throw new PruneLensError(`plan: group ${g.id} (${key}) cannot be pruned: ${info.reason}`);
+      if (Array.isArray(v)) {
+        const bad = v.find((u) => !Number.isInteger(u) || u < 0 || u >= g.units.length || g.pinned.has(u));
+        if (bad !== undefined) throw new PruneLensError(`plan: group ${g.id} has no removable channel ${bad}`);
+        if (new Set(v).size >= g.units.length) throw new PruneLensError(`plan: group ${g.id} would lose all its channels`);
+        sel.push({ group: g.id, remove: [...new Set(v)].sort((a, b) => a - b) });
+      } else {
+        if (!(v >= 0 && v < 1)) throw new PruneLensError(`plan: ratio for '${key}' must be in [0, 1), got ${v}`);
+        sel.push({ group: g.id, remove: selectByRatio(model.graph, g, v, opts) });
+      }
+    }
+    return sel;
+  }
+  const ratio = opts.ratio ?? 0;
+  for (const g of dep.groups) {
+    if (!infos[g.id].prunable) continue;
+    const remove = selectByRatio(model.graph, g, ratio, opts);
+    if (remove.length) sel.push({ group: g.id, remove });
+  }
+  return sel;
+}
+
+export async function pruneModel(file: string, out: string, opts: PruneOptions): Promise<PruneReport> {
+  if (opts.ratio === undefined && !opts.plan) throw new PruneLensError('give --ratio R or --plan PLAN.json');
+  if (opts.ratio !== undefined && !(opts.ratio >= 0 && opts.ratio < 1)) throw new PruneLensError(`--ratio must be in [0, 1), got ${opts.ratio}`);
+  if (path.resolve(out) === path.resolve(file)) throw new PruneLensError('the output must not be the input file (the original is never modified)');
+  if (!opts.overwrite && fs.existsSync(out)) throw new PruneLensError(`${out} already exists (pass --force to replace it)`);
+  const { model, shapes } = await loadAndShape(file, opts);
+  throwIfCancelled(opts.signal);
+  opts.onProgress?.({ phase: 'analyse', done: 0, total: 1 });
+  const dep = analyzeDependencies(model, shapes);
+  const selections = selectionsFor(model, dep, opts);
+  const before = computeCost(model, shapes);
+  // The masked twin is an independent copy of the original, taken before surgery.
+  const twin = decodeOnnx(encodeOnnx(model), file);
+  applyMask(twin, dep, selections);
+  applyPruning(model, dep, selections);
+  throwIfCancelled(opts.signal);
+  const prunedShapes = await computeShapes(model, shapes.inputs);
+  const after = computeCost(model, prunedShapes);
+  opts.onProgress?.({ phase: 'verify', done: 0, total: 1 });
+  const verification = await verifyAgainstTwin(model, twin, shapes.inputs);
+  if (!verification.passed) {
+    const culprit = await findBrokenGroup(file, opts, selections);
+    throw new PruneLensError(
+      `verification failed (relative error ${verification.maxRelError.toExponential(2)} > ${verification.tolerance})` +
+        (culprit !== undefined ? `: group ${culprit} breaks the model` : '') + '; nothing was written',
+    );
+  }
+  throwIfCancelled(opts.signal);
+  const saved = saveOnnx(model, out, { overwrite: opts.overwrite });
+  const bytesBefore = fs.statSync(file).size;
+  const layersAfter = new Map(after.layers.map((l) => [l.name, l]));
+  const { used } = dep.groups.length ? scoreGroup(model.graph, dep.groups[0], opts.criterion ?? 'l1') : { used: opts.criterion ?? 'l1' };
+  return {
+    input: path.resolve(file),
+    output: path.resolve(out),
+    criterion: opts.criterion ?? used,
+    reduce: opts.reduce ?? 'mean',
+    inputShapes: shapes.inputs,
+    before: { params: before.params, macs: before.macs, bytes: bytesBefore },
+    after: { params: after.params, macs: after.macs, bytes: saved.bytes + (saved.dataBytes ?? 0) },
+    groups: selections.map((s) => {
+      const g = dep.groups[s.group];
+      return { id: g.id, channels: g.units.length, kept: g.units.length - s.remove.length, removed: s.remove, sources: g.sources };
+    }),
+    layers: before.layers
+      .filter((l) => l.kind === 'compute' || l.outChannels !== undefined)
+      .map((l) => ({
+        name: l.name,
+        op: l.op,
+        outChannelsBefore: l.outChannels,
+        outChannelsAfter: layersAfter.get(l.name)?.outChannels,
+        paramsBefore: l.params,
+        paramsAfter: layersAfter.get(l.name)?.params ?? 0,
+      })),
+    verification,
+  };
+}
+
+/** On a verification failure, prune each group alone to name the one that breaks. */
+async function findBrokenGroup(file: string, opts: PruneOptions, selections: Selection[]): Promise<number | undefined> {
+  for (const s of selections) {
+    const { model, shapes } = await loadAndShape(file, opts);
+    const dep = analyzeDependencies(model, shapes);
+    const twin = decodeOnnx(encodeOnnx(model), file);
+    applyMask(twin, dep, [s]);
+    try {
+      applyPruning(model, dep, [s]);
+      const v = await verifyAgainstTwin(model, twin, shapes.inputs);
+      if (!v.passed) return s.group;
+    } catch {
+      return s.group;
+    }
+  }
+  return undefined;
+}
+
+export { keepCount, selectLowest };

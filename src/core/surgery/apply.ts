@@ -1,0 +1,187 @@
+import { PruneLensError } from '../errors.js';
+import type { Graph, Model, Node } from '../ir/graph.js';
+import { Tensor, memorySource } from '../ir/tensor.js';
+import { encodeElements } from '../ir/tensor.js';
+import type { DepGraph, Group } from '../deps/analyze.js';
+import { sliceTensor, zeroTensor } from './slice.js';
+
+/** Which units of which group to remove. */
+export interface Selection {
+  group: number;
+  remove: number[];
+}
+
+/** Removed indices per space. */
+export function removedBySpace(dep: DepGraph, selections: Selection[]): Map<number, Set<number>> {
+  const out = new Map<number, Set<number>>();
+  for (const sel of selections) {
+    const g = dep.groups[sel.group];
+    for (const u of sel.remove) {
+      if (g.pinned.has(u)) throw new PruneLensError(`group ${g.id}: channel ${u} cannot be removed (pinned)`);
+      for (const e of g.units[u]) {
+        const [space, index] = dep.locate(e);
+        let s = out.get(space);
+        if (!s) out.set(space, (s = new Set()));
+        s.add(index);
+      }
+    }
+  }
+  return out;
+}
+
+/** Indices to remove per tensor and axis. */
+function tensorRemovals(dep: DepGraph, removed: Map<number, Set<number>>): Map<string, Map<number, Set<number>>> {
+  const out = new Map<string, Map<number, Set<number>>>();
+  for (const g of dep.groups) {
+    for (const p of g.params) {
+      const r = removed.get(p.space);
+      if (!r || r.size === 0) continue;
+      let axes = out.get(p.tensor);
+      if (!axes) out.set(p.tensor, (axes = new Map()));
+      let set = axes.get(p.axis);
+      if (!set) axes.set(p.axis, (set = new Set()));
+      for (const i of r) for (let b = 0; b < p.block; b++) set.add(i * p.block + b);
+    }
+  }
+  return out;
+}
+
+function checkNotEmpty(dep: DepGraph, selections: Selection[]): void {
+  for (const sel of selections) {
+    const g = dep.groups[sel.group];
+    if (!g) throw new PruneLensError(`no dependency group ${sel.group}`);
+    if (g.reasons.length && sel.remove.length) throw new PruneLensError(`group ${g.id} cannot be pruned: ${g.reasons[0]}`);
+    if (new Set(sel.remove).size >= g.units.length) throw new PruneLensError(`group ${g.id} would lose all its ${g.units.length} channels`);
+  }
+}
+
+/**
+ * Structured pruning for real: slices weights (initializers and Constant nodes), rewrites `group` attributes,
+ * Split sizes, Slice bounds and Reshape targets, so the saved model is genuinely smaller.
+ */
+export function applyPruning(model: Model, dep: DepGraph, selections: Selection[]): void {
+  checkNotEmpty(dep, selections);
+  const g = model.graph;
+  const removed = removedBySpace(dep, selections);
+  const newSize = (space: number) => dep.spaces[space].size - (removed.get(space)?.size ?? 0);
+  for (const [name, axes] of tensorRemovals(dep, removed)) {
+    const t = g.constant(name);
+    if (!t) throw new PruneLensError(`weight '${name}' not found`);
+    const { dims, bytes } = sliceTensor(t, axes);
+    t.replaceBytes(dims, bytes);
+  }
+  const nodes = new Map(g.nodes.map((n) => [n.name, n]));
+  for (const grp of dep.groups) {
+    for (const f of grp.fixes) {
+      const node = nodes.get(f.node)!;
+      switch (f.kind) {
+        case 'group':
+          node.setAttr('group', { type: 'int', value: newSize(f.space) });
+          break;
+        case 'split':
+          setSplit(model, node, f.spaces.map(newSize));
+          break;
+        case 'slice': {
+          const r = removed.get(f.inputSpace);
+          // the output range starts at the input index its first channel links to
+          const start = sliceStart(dep, f.space, f.inputSpace);
+          const keptBefore = start - [...(r ?? [])].filter((i) => i < start).length;
+          setSliceBounds(g, node, f.axis, keptBefore, keptBefore + newSize(f.space), dep.spaces[f.inputSpace].rank);
+          break;
+        }
+        case 'shape': {
+          const t = ownConstant(g, node, f.input);
+          const v = t.toNumbers();
+          v[f.index] = newSize(f.space) * f.factor;
+          t.replace(t.dims, v);
+          break;
+        }
+      }
+    }
+  }
+  // Intermediate shapes recorded in the file are stale now; ONNX Runtime infers them again.
+  for (const space of removed.keys()) g.valueInfo.delete(dep.spaces[space].value);
+  g.invalidate();
+}
+
+/** The masked twin: removed channels zeroed in every member, nothing resized (for verification and scans). */
+export function applyMask(model: Model, dep: DepGraph, selections: Selection[]): void {
+  const g = model.graph;
+  for (const [name, axes] of tensorRemovals(dep, removedBySpace(dep, selections))) {
+    const t = g.constant(name)!;
+    t.replaceBytes(t.dims, zeroTensor(t, axes));
+  }
+}
+
+function sliceStart(dep: DepGraph, outSpace: number, inSpace: number): number {
+  const grp = dep.groups.find((x) => x.spaces.some((s) => s.id === outSpace)) as Group;
+  const o = dep.spaces[outSpace];
+  const unit = grp.units.find((els) => els.includes(o.base))!;
+  const inEl = unit.find((e) => dep.locate(e)[0] === inSpace)!;
+  return dep.locate(inEl)[1];
+}
+
+/** A constant input that only this node reads (copied first when shared, so other readers keep theirs). */
+function ownConstant(g: Graph, node: Node, input: number): Tensor {
+  const name = node.inputs[input];
+  const t = g.constant(name);
+  if (!t) throw new PruneLensError(`${node.opType} '${node.name}': input ${input} is not a constant`);
+  if (g.consumersOf(name).length === 1 && g.initializers.has(name)) return t;
+  const copyName = uniqueName(g, `${name}__pruned`);
+  const copy = new Tensor(copyName, t.dtype, [...t.dims], memorySource(t.bytes().slice()));
+  copy.modified = true;
+  g.initializers.set(copyName, copy);
+  node.inputs[input] = copyName;
+  g.invalidate();
+  return copy;
+}
+
+function uniqueName(g: Graph, base: string): string {
+  let name = base;
+  for (let i = 1; g.constant(name) || g.producer(name); i++) name = `${base}${i}`;
+  return name;
+}
+
+function setSplit(model: Model, node: Node, sizes: number[]): void {
+  const g = model.graph;
+  if (node.attrs.has('split')) return node.setAttr('split', { type: 'ints', value: sizes });
+  if (node.inputs[1]) {
+    const t = ownConstant(g, node, 1);
+    t.replace(t.dims, sizes);
+    return;
+  }
+  if ((model.opsetVersion('') ?? 13) < 13) return node.setAttr('split', { type: 'ints', value: sizes });
+  node.attrs.delete('num_outputs');
+  node.changedAttrs.add('num_outputs');
+  const name = uniqueName(g, `${node.name}__split`);
+  const t = new Tensor(name, 'int64', [sizes.length], memorySource(encodeElements('int64', sizes)));
+  t.modified = true;
+  g.initializers.set(name, t);
+  node.inputs[1] = name;
+  g.invalidate();
+}
+
+function setSliceBounds(g: Graph, node: Node, axis: number, start: number, end: number, rank: number): void {
+  const norm = (a: number) => (a < 0 ? a + rank : a);
+  if (node.attrs.has('starts')) {
+    const axes = (node.ints('axes') ?? node.ints('starts')!.map((_, i) => i)).map(norm);
+    const k = axes.indexOf(axis);
+    const starts = [...node.ints('starts')!];
+    const ends = [...node.ints('ends')!];
+    starts[k] = start;
+    ends[k] = end;
+    node.setAttr('starts', { type: 'ints', value: starts });
+    node.setAttr('ends', { type: 'ints', value: ends });
+    return;
+  }
+  const axesT = node.inputs[3] ? g.constant(node.inputs[3]) : undefined;
+  const startsT = g.constant(node.inputs[1])!;
+  const axes = (axesT ? axesT.toNumbers() : startsT.toNumbers().map((_, i) => i)).map(norm);
+  const k = axes.indexOf(axis);
+  for (const [input, value] of [[1, start], [2, end]] as const) {
+    const t = ownConstant(g, node, input);
+    const v = t.toNumbers();
+    v[k] = value;
+    t.replace(t.dims, v);
+  }
+}

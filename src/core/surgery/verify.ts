@@ -1,0 +1,57 @@
+import * as path from 'node:path';
+import type { Model } from '../ir/graph.js';
+import { encodeOnnx } from '../formats/onnx/save.js';
+import { createSession, ort } from '../runtime/ort.js';
+import { syntheticFeeds } from '../runtime/feeds.js';
+
+export interface Verification {
+  /** Largest relative error over outputs: max |pruned − twin| / max |twin|. */
+  maxRelError: number;
+  outputs: { name: string; relError: number }[];
+  samples: number;
+  tolerance: number;
+  passed: boolean;
+}
+
+export const TOLERANCE = 1e-4;
+
+/**
+ * Compares the physically pruned model with the masked twin of the original (removed channels zeroed in every
+ * member) on the same inputs: if surgery is right they compute the same function.
+ */
+export async function verifyAgainstTwin(
+  pruned: Model,
+  twin: Model,
+  inputShapes: Record<string, number[]>,
+  opts: { seeds?: number[]; feeds?: Record<string, ort.Tensor>[] } = {},
+): Promise<Verification> {
+  const dir = twin.path ? path.dirname(twin.path) : undefined;
+  const a = await createSession(encodeOnnx(pruned), { externalDataDir: dir, optimization: 'basic' });
+  const b = await createSession(encodeOnnx(twin), { externalDataDir: dir, optimization: 'basic' });
+  const feedsList = [...(opts.seeds ?? [11, 12]).map((s) => syntheticFeeds(twin, inputShapes, s)), ...(opts.feeds ?? [])];
+  const worst = new Map<string, number>();
+  try {
+    for (const feeds of feedsList) {
+      const ra = await a.run(feeds);
+      const rb = await b.run(feeds);
+      for (const name of Object.keys(rb)) {
+        const x = ra[name].data as ArrayLike<number>;
+        const y = rb[name].data as ArrayLike<number>;
+        let diff = 0;
+        let scale = 0;
+        for (let i = 0; i < y.length; i++) {
+          diff = Math.max(diff, Math.abs(Number(x[i]) - Number(y[i])));
+          scale = Math.max(scale, Math.abs(Number(y[i])));
+        }
+        const rel = x.length !== y.length ? Infinity : diff / Math.max(scale, 1e-12);
+        worst.set(name, Math.max(worst.get(name) ?? 0, Number.isNaN(rel) ? Infinity : rel));
+      }
+    }
+  } finally {
+    await a.release();
+    await b.release();
+  }
+  const outputs = [...worst].map(([name, relError]) => ({ name, relError }));
+  const maxRelError = Math.max(0, ...outputs.map((o) => o.relError));
+  return { maxRelError, outputs, samples: feedsList.length, tolerance: TOLERANCE, passed: maxRelError <= TOLERANCE };
+}
