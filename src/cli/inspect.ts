@@ -7,6 +7,7 @@ export interface InspectFlags {
   json?: boolean;
   all?: boolean;
   probe?: boolean;
+  groups?: boolean;
 }
 
 export async function runInspect(file: string, flags: InspectFlags): Promise<void> {
@@ -17,6 +18,7 @@ export async function runInspect(file: string, flags: InspectFlags): Promise<voi
       inputShapes: flags.inputShape,
       onProgress: progress.onProgress,
       shapeMethod: flags.probe ? 'probe' : 'auto',
+      groups: flags.groups,
     });
   } finally {
     progress.stop();
@@ -58,6 +60,18 @@ export function renderInspect(r: InspectResult, all: boolean): string {
     `  nodes ${r.nodeCount}${r.subgraphCount ? ` (in ${r.subgraphCount + 1} graphs)` : ''}, params ${si(r.params)} (${bytes(r.weightBytes)} of weights), ` +
       `MACs ${si(r.macs)} (${si(r.computeMacs)} in conv/gemm/matmul), peak activations ${bytes(r.peakActivationBytes)}`,
   );
+  if (r.groups) {
+    const prunable = r.groups.filter((g) => g.prunable);
+    lines.push('', `  dependency groups: ${r.groups.length}, prunable ${prunable.length}`);
+    const rows = r.groups.map((g) => [
+      String(g.id),
+      String(g.channels),
+      si(g.params),
+      g.sources.slice(0, 3).join(', ') + (g.sources.length > 3 ? ` +${g.sources.length - 3}` : ''),
+      g.prunable ? 'yes' : `no: ${g.reason}`,
+    ]);
+    lines.push(table(['group', 'ch', 'params', 'layers', 'prunable'], rows, [0, 1, 2]).replace(/^/gm, '  '));
+  }
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
   return lines.join('\n');
 }

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { CancelledError, PruneLensError } from '../core/errors.js';
 import { runInspect } from './inspect.js';
+import { runPrune } from './prune.js';
+import { runEval } from './eval.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -18,7 +20,34 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .option('--all', 'list data-movement nodes too (Reshape, Concat, …)')
     .option('--probe', 'find shapes with one ONNX Runtime run instead of static inference')
+    .option('--no-groups', 'skip the channel dependency analysis')
     .action((model: string, flags) => runInspect(model, flags));
+  program
+    .command('prune')
+    .description('remove channels for real (structured pruning), verified against the masked original')
+    .argument('<model>', 'model file (.onnx); never modified')
+    .requiredOption('-o, --output <file>', 'where to write the pruned model')
+    .option('--ratio <R>', 'prune every prunable group by this fraction (uniform, local)')
+    .option('--plan <PLAN.json>', 'per-group ratios or channel lists: {"groups": {"<id or layer>": 0.5 | [0, 3, …]}}')
+    .option('--criterion <name>', 'l1 | l2 | fpgm | bn | lamp | random', 'l1')
+    .option('--reduce <how>', 'combine member scores of a group: mean | sum | max', 'mean')
+    .option('--round-to <N>', 'keep a multiple of N channels per group')
+    .option('--min-channels <N>', 'keep at least N channels per group')
+    .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input (repeatable)', collect)
+    .option('--force', 'replace the output file if it exists')
+    .option('--json', 'machine-readable report')
+    .action((model: string, flags) => runPrune(model, flags));
+  program
+    .command('eval')
+    .description('accuracy of a classifier on labelled samples (IDX images and labels)')
+    .argument('<model>', 'model file (.onnx)')
+    .requiredOption('--data <images>', 'IDX images [N,H,W] (optionally .gz)')
+    .requiredOption('--labels <labels>', 'IDX labels [N] (optionally .gz)')
+    .option('--scale <s>', 'pixel scale before normalising (default 1/255)')
+    .option('--mean <m>', 'per-channel means, comma-separated (default: model metadata)')
+    .option('--std <s>', 'per-channel standard deviations (default: model metadata)')
+    .option('--json', 'machine-readable output')
+    .action((model: string, flags) => runEval(model, flags));
   return program;
 }
 

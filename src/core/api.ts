@@ -3,6 +3,7 @@
  * cancellation, so the CLI, a worker thread and the extension call the same functions.
  */
 import { computeCost } from './cost/cost.js';
+import { analyzeDependencies, describeGroup } from './deps/analyze.js';
 import { throwIfCancelled } from './errors.js';
 import { loadModel } from './formats/index.js';
 import type { Model } from './ir/graph.js';
@@ -31,10 +32,15 @@ export async function loadAndShape(file: string, opts: AnalyseOptions = {}): Pro
   return { model, shapes, assumed };
 }
 
-export async function inspect(file: string, opts: AnalyseOptions = {}): Promise<InspectResult> {
+export async function inspect(file: string, opts: AnalyseOptions & { groups?: boolean } = {}): Promise<InspectResult> {
   const { model, shapes, assumed } = await loadAndShape(file, opts);
   throwIfCancelled(opts.signal);
-  return buildInspectResult(model, shapes, computeCost(model, shapes), assumed);
+  const result = buildInspectResult(model, shapes, computeCost(model, shapes), assumed);
+  if (opts.groups !== false) {
+    const dep = analyzeDependencies(model, shapes);
+    result.groups = dep.groups.map((g) => describeGroup(g, model));
+  }
+  return result;
 }
 
 export type { InspectResult } from './report/inspect.js';

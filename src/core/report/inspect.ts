@@ -1,4 +1,5 @@
 import type { CostSummary } from '../cost/cost.js';
+import type { GroupInfo } from '../deps/types.js';
 import type { Dim, Model } from '../ir/graph.js';
 import type { ShapeResult } from '../shapes/types.js';
 import { runtimeInputs } from '../shapes/inputs.js';
@@ -30,6 +31,8 @@ export interface InspectResult {
   activationBytes: number;
   peakActivationBytes: number;
   subgraphCount: number;
+  /** Channel dependency groups: which channels must be removed together, and whether they can be. */
+  groups?: GroupInfo[];
   layers: {
     name: string;
     op: string;

@@ -1,0 +1,100 @@
+import * as fs from 'node:fs';
+import { PruneLensError } from '../core/errors.js';
+import { CRITERIA, type CriterionName, type Reduction } from '../core/criteria/index.js';
+import { pruneModel, type PlanEntries, type PruneReport } from '../core/prune.js';
+import { bytes, pct, si, table } from './format.js';
+import { stderrProgress } from './progress.js';
+
+export interface PruneFlags {
+  output: string;
+  ratio?: string;
+  plan?: string;
+  criterion?: string;
+  reduce?: string;
+  roundTo?: string;
+  minChannels?: string;
+  inputShape?: string[];
+  force?: boolean;
+  json?: boolean;
+}
+
+function number(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new PruneLensError(`${flag} expects a number, got '${v}'`);
+  return n;
+}
+
+export function readPlan(file: string): PlanEntries {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new PruneLensError(`${file}: cannot read the plan`);
+  }
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    throw new PruneLensError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const entries = (j && typeof j === 'object' && 'groups' in j ? (j as { groups: unknown }).groups : j) as unknown;
+  if (!entries || typeof entries !== 'object' || Array.isArray(entries)) {
+    throw new PruneLensError(`${file}: expected {"groups": {"<group id or layer>": ratio or [channel, …]}}`);
+  }
+  for (const [k, v] of Object.entries(entries)) {
+    const ok = typeof v === 'number' || (Array.isArray(v) && v.every((x) => typeof x === 'number'));
+    if (!ok) throw new PruneLensError(`${file}: entry '${k}' must be a ratio or a list of channel indices`);
+  }
+  return entries as PlanEntries;
+}
+
+export async function runPrune(model: string, flags: PruneFlags): Promise<void> {
+  const criterion = (flags.criterion ?? 'l1') as CriterionName;
+  if (!CRITERIA.includes(criterion)) throw new PruneLensError(`--criterion must be one of ${CRITERIA.join(', ')}`);
+  const reduce = (flags.reduce ?? 'mean') as Reduction;
+  if (!['mean', 'sum', 'max'].includes(reduce)) throw new PruneLensError('--reduce must be mean, sum or max');
+  if (flags.ratio !== undefined && flags.plan) throw new PruneLensError('give either --ratio or --plan, not both');
+  const progress = stderrProgress();
+  let report: PruneReport;
+  try {
+    report = await pruneModel(model, flags.output, {
+      ratio: number('--ratio', flags.ratio),
+      plan: flags.plan ? readPlan(flags.plan) : undefined,
+      criterion,
+      reduce,
+      roundTo: number('--round-to', flags.roundTo),
+      minChannels: number('--min-channels', flags.minChannels),
+      inputShapes: flags.inputShape,
+      overwrite: flags.force,
+      onProgress: progress.onProgress,
+    });
+  } finally {
+    progress.stop();
+  }
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(renderPrune(report) + '\n');
+}
+
+export function renderPrune(r: PruneReport): string {
+  const rows = r.layers
+    .filter((l) => l.outChannelsBefore !== undefined && l.outChannelsBefore !== l.outChannelsAfter)
+    .map((l) => [l.name, l.op, `${l.outChannelsBefore} → ${l.outChannelsAfter}`, `${si(l.paramsBefore)} → ${si(l.paramsAfter)}`]);
+  const v = r.verification;
+  return [
+    `pruned ${r.input}`,
+    `  → ${r.output}`,
+    `  criterion ${r.criterion} (${r.reduce} over group members), ${r.groups.length} groups pruned`,
+    '',
+    table(['layer', 'op', 'channels', 'params'], rows, [2, 3]),
+    '',
+    `  params ${si(r.before.params)} → ${si(r.after.params)} (${pct(r.after.params, r.before.params)})`,
+    `  MACs   ${si(r.before.macs)} → ${si(r.after.macs)} (${pct(r.after.macs, r.before.macs)})`,
+    `  file   ${bytes(r.before.bytes)} → ${bytes(r.after.bytes)}`,
+    `  verified against the masked original on ${v.samples} inputs: max relative error ${v.maxRelError.toExponential(2)} ` +
+      `(tolerance ${v.tolerance})`,
+  ].join('\n');
+}
