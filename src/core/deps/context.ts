@@ -40,8 +40,6 @@ export class DepBuilder {
   readonly elems = new UnionFind(1024);
   readonly groups = new UnionFind(1024);
   private nextElem = 0;
-  /** (tensor, axis) → space: a tensor sliced along one axis by two spaces couples them. */
-  private sliceOwner = new Map<string, number>();
 
   constructor(
     readonly graph: Graph,
@@ -109,7 +107,7 @@ export class DepBuilder {
         b.groups.union(part.id, whole.id);
       },
       linkIdentity: (a1, a2) => b.linkIdentity(a1, a2),
-      param: (space, tensor, axis, role, block = 1) => b.param(space, tensor, axis, role, block, node.name),
+      param: (space, tensor, axis, role, block = 1) => b.param(space, tensor, axis, role, block, node),
       block: (space, reason) => b.block(space, reason),
       pin(space, start, end) {
         for (let i = start; i < end; i++) b.pinned.add(space.base + i);
@@ -124,16 +122,10 @@ export class DepBuilder {
     this.groups.union(a.id, c.id);
   }
 
-  param(space: Space, tensor: string, axis: number, role: ParamSlice['role'], block: number, node: string): void {
-    const key = `${tensor}\u0000${axis}`;
-    const owner = this.sliceOwner.get(key);
-    if (owner !== undefined) {
-      // The same weight sliced twice along one axis (shared weights): both spaces must lose the same channels.
-      if (owner !== space.id && this.spaces[owner].size === space.size) this.linkIdentity(this.spaces[owner], space);
-      else if (owner !== space.id) this.block(space, `weight '${tensor}' is shared by layers with different channel counts`);
-      if (this.params.some((p) => p.tensor === tensor && p.axis === axis && p.node === node)) return;
-    } else this.sliceOwner.set(key, space.id);
-    this.params.push({ tensor, axis, space: space.id, block, node, role });
+  param(space: Space, tensor: string, axis: number, role: ParamSlice['role'], block: number, node: Node): void {
+    const input = node.inputs.indexOf(tensor);
+    if (this.params.some((p) => p.node === node.name && p.input === input && p.axis === axis)) return;
+    this.params.push({ tensor, input, axis, space: space.id, block, node: node.name, role });
   }
 
   block(space: Space, reason: string): void {

@@ -9,6 +9,8 @@
 export interface ParamSlice {
   /** Constant value name (initializer or Constant node output). */
   tensor: string;
+  /** Which input of `node` reads it (surgery gives each reader its own copy when a constant is shared). */
+  input: number;
   axis: number;
   space: number;
   /** Each space index owns `block` consecutive indices of the tensor's axis (1 normally). */

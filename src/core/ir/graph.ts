@@ -121,6 +121,10 @@ export class Graph {
         const v = n.attrs.get('value');
         if (v?.type === 'tensor' && n.outputs[0]) m.set(n.outputs[0], v.value);
       }
+      // Weights routed through Identity nodes (PyTorch exports without constant folding) are constants too.
+      for (const n of this.nodes) {
+        if (n.opType === 'Identity' && n.domain === '' && m.has(n.inputs[0]) && n.outputs[0]) m.set(n.outputs[0], m.get(n.inputs[0])!);
+      }
       // A graph input that shares an initializer's name can be overridden at run time: not a constant.
       for (const i of this.inputs) m.delete(i.name);
       this.constants = m;

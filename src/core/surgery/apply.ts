@@ -29,21 +29,36 @@ export function removedBySpace(dep: DepGraph, selections: Selection[]): Map<numb
   return out;
 }
 
-/** Indices to remove per tensor and axis. */
-function tensorRemovals(dep: DepGraph, removed: Map<number, Set<number>>): Map<string, Map<number, Set<number>>> {
-  const out = new Map<string, Map<number, Set<number>>>();
+/** Indices to remove per (node, input) and axis. */
+interface Removal {
+  node: string;
+  input: number;
+  axes: Map<number, Set<number>>;
+}
+
+function tensorRemovals(dep: DepGraph, removed: Map<number, Set<number>>): Removal[] {
+  const out = new Map<string, Removal>();
   for (const g of dep.groups) {
     for (const p of g.params) {
       const r = removed.get(p.space);
       if (!r || r.size === 0) continue;
-      let axes = out.get(p.tensor);
-      if (!axes) out.set(p.tensor, (axes = new Map()));
-      let set = axes.get(p.axis);
-      if (!set) axes.set(p.axis, (set = new Set()));
+      const key = `${p.node}\u0000${p.input}`;
+      let rem = out.get(key);
+      if (!rem) out.set(key, (rem = { node: p.node, input: p.input, axes: new Map() }));
+      let set = rem.axes.get(p.axis);
+      if (!set) rem.axes.set(p.axis, (set = new Set()));
       for (const i of r) for (let b = 0; b < p.block; b++) set.add(i * p.block + b);
     }
   }
-  return out;
+  return [...out.values()];
+}
+
+/** Applies `edit` to each removal on a tensor that only that node input reads. */
+function editConstants(g: Graph, removals: Removal[], edit: (t: Tensor, axes: Map<number, Set<number>>) => void): void {
+  const nodes = new Map(g.nodes.map((n) => [n.name, n]));
+  // Materialise private copies first: slicing one reader's copy must not change another's.
+  const targets = removals.map((r) => ({ r, t: ownConstant(g, nodes.get(r.node)!, r.input) }));
+  for (const { r, t } of targets) edit(t, r.axes);
 }
 
 function checkNotEmpty(dep: DepGraph, selections: Selection[]): void {
@@ -64,12 +79,10 @@ export function applyPruning(model: Model, dep: DepGraph, selections: Selection[
   const g = model.graph;
   const removed = removedBySpace(dep, selections);
   const newSize = (space: number) => dep.spaces[space].size - (removed.get(space)?.size ?? 0);
-  for (const [name, axes] of tensorRemovals(dep, removed)) {
-    const t = g.constant(name);
-    if (!t) throw new PruneLensError(`weight '${name}' not found`);
+  editConstants(g, tensorRemovals(dep, removed), (t, axes) => {
     const { dims, bytes } = sliceTensor(t, axes);
     t.replaceBytes(dims, bytes);
-  }
+  });
   const nodes = new Map(g.nodes.map((n) => [n.name, n]));
   for (const grp of dep.groups) {
     for (const f of grp.fixes) {
@@ -106,11 +119,9 @@ export function applyPruning(model: Model, dep: DepGraph, selections: Selection[
 
 /** The masked twin: removed channels zeroed in every member, nothing resized (for verification and scans). */
 export function applyMask(model: Model, dep: DepGraph, selections: Selection[]): void {
-  const g = model.graph;
-  for (const [name, axes] of tensorRemovals(dep, removedBySpace(dep, selections))) {
-    const t = g.constant(name)!;
-    t.replaceBytes(t.dims, zeroTensor(t, axes));
-  }
+  editConstants(model.graph, tensorRemovals(dep, removedBySpace(dep, selections)), (t, axes) =>
+    t.replaceBytes(t.dims, zeroTensor(t, axes)),
+  );
 }
 
 function sliceStart(dep: DepGraph, outSpace: number, inSpace: number): number {
@@ -121,12 +132,18 @@ function sliceStart(dep: DepGraph, outSpace: number, inSpace: number): number {
   return dep.locate(inEl)[1];
 }
 
-/** A constant input that only this node reads (copied first when shared, so other readers keep theirs). */
+/**
+ * A constant input that only this node input reads: copied (and rewired) when it is shared with other readers,
+ * reached through Identity, or held by a Constant node that others read too.
+ */
 function ownConstant(g: Graph, node: Node, input: number): Tensor {
   const name = node.inputs[input];
   const t = g.constant(name);
   if (!t) throw new PruneLensError(`${node.opType} '${node.name}': input ${input} is not a constant`);
-  if (g.consumersOf(name).length === 1 && g.initializers.has(name)) return t;
+  const readers = g.consumersOf(name);
+  const direct = g.initializers.get(name) === t || g.producer(name)?.opType === 'Constant';
+  const onlyHere = readers.length === 1 && node.inputs.filter((i) => i === name).length === 1;
+  if (direct && onlyHere && !g.outputs.some((o) => o.name === name)) return t;
   const copyName = uniqueName(g, `${name}__pruned`);
   const copy = new Tensor(copyName, t.dtype, [...t.dims], memorySource(t.bytes().slice()));
   copy.modified = true;
