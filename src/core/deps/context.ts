@@ -13,6 +13,11 @@ export interface RuleCtx {
   space(value: string): Space | undefined;
   /** Whether a value is read by any node or is a graph output. */
   used(value: string): boolean;
+  consumers(value: string): Node[];
+  /** Whether a computed value derives from a Shape/Size node (so it follows pruned shapes at run time). */
+  dependsOnShape(value: string): boolean;
+  /** Links index i of space a with index j of space b. */
+  linkElements(a: Space, i: number, b: Space, j: number): void;
   /** A new space where channels originate (the filters of `node`). */
   source(value: string, axis: number): Space | undefined;
   /** A space for `value` whose indices equal `from`'s one to one. */
@@ -75,6 +80,23 @@ export class DepBuilder {
       constant: (v) => (v ? b.graph.constant(v) : undefined),
       folded: (v) => b.foldedValues.get(v),
       used: (v) => b.graph.consumersOf(v).length > 0 || b.graph.outputs.some((o) => o.name === v),
+      consumers: (v) => b.graph.consumersOf(v),
+      dependsOnShape(v) {
+        const seen = new Set<string>();
+        const walk = (x: string): boolean => {
+          if (!x || seen.has(x)) return false;
+          seen.add(x);
+          const p = b.graph.producer(x);
+          if (!p) return false;
+          if (p.opType === 'Shape' || p.opType === 'Size') return true;
+          return p.inputs.some(walk);
+        };
+        return walk(v);
+      },
+      linkElements(a, i, c2, j) {
+        b.elems.union(a.base + i, c2.base + j);
+        b.groups.union(a.id, c2.id);
+      },
       space: (v) => {
         const id = v ? b.spaceOf.get(v) : undefined;
         return id === undefined ? undefined : b.spaces[id];

@@ -259,23 +259,31 @@ const slice: Rule = (c) => {
     c.follow(s, out, s.axis);
     return;
   }
-  // Slicing the channel axis: a contiguous, unit-step range, with constant bounds we can rewrite.
-  const consts = c.node.inputs.slice(1).map((i) => (i ? c.constant(i) : undefined));
-  const [starts, , axesT, stepsT] = consts;
-  if (c.node.inputs.slice(1).some((i, k) => i && !consts[k]) || !starts) {
-    return c.block(s, `${what(c)} slices channels with computed bounds`);
+  // Slicing the channel axis: a contiguous, unit-step range. Bounds computed in the graph (x.chunk in PyTorch) are
+  // known here from shape inference and are written back as constants.
+  const value = (k: number) => {
+    const i = c.node.inputs[k];
+    return i ? c.constant(i)?.toNumbers() ?? c.folded(i) : undefined;
+  };
+  const attrStarts = c.node.ints('starts');
+  const starts = attrStarts ?? value(1);
+  const ends = c.node.ints('ends') ?? value(2);
+  const axesV = c.node.ints('axes') ?? value(3);
+  const stepsV = attrStarts ? undefined : value(4);
+  if (!starts || !ends || (c.node.inputs[3] && !axesV) || (c.node.inputs[4] && !stepsV)) {
+    return c.block(s, `${what(c)} slices channels with bounds PruneLens cannot determine`);
   }
-  const axes = axesT?.toNumbers().map((a) => norm(a, xd.length)) ?? starts.toNumbers().map((_, i) => i);
+  const axes = axesV?.map((a) => norm(a, xd.length)) ?? starts.map((_, i) => i);
   const k = axes.indexOf(s.axis);
-  const step = stepsT?.toNumbers()[k] ?? 1;
+  const step = stepsV?.[k] ?? 1;
   if (step !== 1) return c.block(s, `${what(c)} slices channels with step ${step}`);
-  let start = starts.toNumbers()[k];
+  let start = starts[k];
   if (start < 0) start += xd[s.axis];
   start = Math.min(Math.max(start, 0), xd[s.axis]);
   const os = c.empty(out, s.axis);
   if (!os) return;
   c.linkOffset(os, s, start);
-  c.fix({ kind: 'slice', node: c.node.name, space: os.id, inputSpace: s.id, axis: s.axis });
+  c.fix({ kind: 'slice', node: c.node.name, space: os.id, inputSpace: s.id, axis: s.axis, starts, ends });
 };
 
 const flatten: Rule = (c) => {
@@ -300,6 +308,9 @@ const reshape: Rule = (c) => {
   let p = 1;
   while (axis < od.length && p < before) p *= od[axis++];
   while (axis < od.length && od[axis] === 1 && xd[s.axis] !== 1) axis++; // size-1 axes dropped or added
+  if (p === before && axis + 1 < od.length && od[axis] * od[axis + 1] === xd[s.axis] && axis === s.axis) {
+    if (channelShuffle(c, s, xd, od)) return;
+  }
   if (p !== before || axis >= od.length || od[axis] % xd[s.axis] !== 0) {
     return c.block(s, `${what(c)} splits or moves the channel axis (${xd.join('x')} → ${od.join('x')})`);
   }
@@ -319,9 +330,56 @@ const reshape: Rule = (c) => {
   const os = k === 1 ? c.follow(s, out, axis) : c.expand(s, out, axis, k);
   if (!os) return;
   if (literal === -1 || (literal === 0 && axis === s.axis)) return;
-  if (!shapeIn || !c.constant(shapeIn)) return c.block(s, `${what(c)} target shape is computed in the graph`);
+  if (!shapeIn) return c.block(s, `${what(c)} has a fixed target shape attribute`);
+  if (!c.constant(shapeIn)) {
+    if (!c.dependsOnShape(shapeIn)) c.block(s, `${what(c)} target shape is computed from constants`);
+    return; // computed from Shape: follows the pruned tensor at run time
+  }
   c.fix({ kind: 'shape', node: c.node.name, input: 1, index: axis, space: os.id, factor: 1 });
 };
+
+/** A shape target entry that needs no rewrite, or a fix to register; false when neither works. */
+function shapeEntry(c: RuleCtx, node: { name: string; inputs: string[] }, index: number, space: Space, divisor: number): boolean {
+  const shapeIn = node.inputs[1];
+  const t = shapeIn ? c.constant(shapeIn) : undefined;
+  if (!t) return !!shapeIn && c.dependsOnShape(shapeIn);
+  const v = t.toNumbers()[index];
+  if (v === -1) return true;
+  c.fix({ kind: 'shape', node: node.name, input: 1, index, space: space.id, factor: 1, divisor });
+  return true;
+}
+
+/**
+ * Channel shuffle (ShuffleNet): Reshape C → (g, C/g), Transpose of those two axes, Reshape back to C. Output
+ * channel b·g + a is input channel a·C/g + b, and the g input channels b, C/g + b, … must go together so that
+ * the shuffle keeps its shape.
+ */
+function channelShuffle(c: RuleCtx, s: Space, xd: number[], od: number[]): boolean {
+  const axis = s.axis;
+  const g = od[axis];
+  const per = od[axis + 1];
+  const [t] = c.consumers(c.node.outputs[0]);
+  if (!t || c.consumers(c.node.outputs[0]).length !== 1 || t.opType !== 'Transpose') return false;
+  const perm = t.ints('perm');
+  const swapped = perm && perm.every((p, i) => (i === axis ? p === axis + 1 : i === axis + 1 ? p === axis : p === i));
+  if (!swapped) return false;
+  const [r] = c.consumers(t.outputs[0]);
+  if (!r || c.consumers(t.outputs[0]).length !== 1 || r.opType !== 'Reshape') return false;
+  const rd = c.dims(r.outputs[0]);
+  if (!rd || rd.length !== xd.length || rd.some((d, i) => d !== xd[i])) return false;
+  const out = c.empty(r.outputs[0], axis);
+  if (!out) return false;
+  for (let a = 0; a < g; a++) {
+    for (let b = 0; b < per; b++) {
+      c.linkElements(s, a * per + b, out, b * g + a);
+      if (a > 0) c.linkElements(s, b, s, a * per + b);
+    }
+  }
+  if (!shapeEntry(c, c.node, axis + 1, s, g) || !shapeEntry(c, r, axis, out, 1)) {
+    c.block(s, `channel shuffle at ${what(c)} has a target shape PruneLens cannot rewrite`);
+  }
+  return true;
+}
 
 const transpose: Rule = (c) => {
   const s = c.space(c.node.inputs[0]);

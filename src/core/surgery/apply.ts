@@ -3,6 +3,7 @@ import type { Graph, Model, Node } from '../ir/graph.js';
 import { Tensor, memorySource } from '../ir/tensor.js';
 import { encodeElements } from '../ir/tensor.js';
 import type { DepGraph, Group } from '../deps/analyze.js';
+import type { Fix } from '../deps/types.js';
 import { sliceTensor, zeroTensor } from './slice.js';
 
 /** Which units of which group to remove. */
@@ -99,13 +100,13 @@ export function applyPruning(model: Model, dep: DepGraph, selections: Selection[
           // the output range starts at the input index its first channel links to
           const start = sliceStart(dep, f.space, f.inputSpace);
           const keptBefore = start - [...(r ?? [])].filter((i) => i < start).length;
-          setSliceBounds(g, node, f.axis, keptBefore, keptBefore + newSize(f.space), dep.spaces[f.inputSpace].rank);
+          setSliceBounds(g, node, f, keptBefore, keptBefore + newSize(f.space), dep.spaces[f.inputSpace].rank);
           break;
         }
         case 'shape': {
           const t = ownConstant(g, node, f.input);
           const v = t.toNumbers();
-          v[f.index] = newSize(f.space) * f.factor;
+          v[f.index] = (newSize(f.space) * f.factor) / (f.divisor ?? 1);
           t.replace(t.dims, v);
           break;
         }
@@ -178,11 +179,11 @@ function setSplit(model: Model, node: Node, sizes: number[]): void {
   g.invalidate();
 }
 
-function setSliceBounds(g: Graph, node: Node, axis: number, start: number, end: number, rank: number): void {
+function setSliceBounds(g: Graph, node: Node, f: Extract<Fix, { kind: 'slice' }>, start: number, end: number, rank: number): void {
   const norm = (a: number) => (a < 0 ? a + rank : a);
   if (node.attrs.has('starts')) {
     const axes = (node.ints('axes') ?? node.ints('starts')!.map((_, i) => i)).map(norm);
-    const k = axes.indexOf(axis);
+    const k = axes.indexOf(f.axis);
     const starts = [...node.ints('starts')!];
     const ends = [...node.ints('ends')!];
     starts[k] = start;
@@ -192,13 +193,17 @@ function setSliceBounds(g: Graph, node: Node, axis: number, start: number, end: 
     return;
   }
   const axesT = node.inputs[3] ? g.constant(node.inputs[3]) : undefined;
-  const startsT = g.constant(node.inputs[1])!;
-  const axes = (axesT ? axesT.toNumbers() : startsT.toNumbers().map((_, i) => i)).map(norm);
-  const k = axes.indexOf(axis);
-  for (const [input, value] of [[1, start], [2, end]] as const) {
-    const t = ownConstant(g, node, input);
-    const v = t.toNumbers();
+  const axes = (axesT ? axesT.toNumbers() : f.starts!.map((_, i) => i)).map(norm);
+  const k = axes.indexOf(f.axis);
+  for (const [input, values, value] of [[1, f.starts!, start], [2, f.ends!, end]] as const) {
+    const v = [...values];
     v[k] = value;
-    t.replace(t.dims, v);
+    // Written as a fresh constant: the bounds may have been computed in the graph or shared with other nodes.
+    const name = uniqueName(g, `${node.name}__${input === 1 ? 'starts' : 'ends'}`);
+    const t = new Tensor(name, 'int64', [v.length], memorySource(encodeElements('int64', v)));
+    t.modified = true;
+    g.initializers.set(name, t);
+    node.inputs[input] = name;
   }
+  g.invalidate();
 }

@@ -21,13 +21,37 @@ export function keepCount(channels: number, pinned: number, ratio: number, opts:
   return Math.min(channels, Math.max(keep, floor));
 }
 
-/** The lowest-scoring removable units of a group, so that `keep` channels remain. */
+/**
+ * The lowest-scoring removable units of a group, so that `keep` channels remain. Every value of the group keeps
+ * at least one channel (a Concat input or Split output emptied would break the model).
+ */
 export function selectLowest(group: Group, scores: Float64Array, keep: number): number[] {
   const removable = group.units.map((_, u) => u).filter((u) => !group.pinned.has(u));
   const n = Math.max(0, group.units.length - keep);
   // ties broken by index so the choice is deterministic
   removable.sort((a, b) => scores[a] - scores[b] || a - b);
-  return removable.slice(0, Math.min(n, removable.length)).sort((a, b) => a - b);
+  const spaces = [...group.spaces].sort((a, b) => a.base - b.base);
+  const spaceOf = (e: number) => {
+    let lo = 0;
+    let hi = spaces.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (spaces[mid].base <= e) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const left = spaces.map((s) => s.size);
+  const chosen: number[] = [];
+  for (const u of removable) {
+    if (chosen.length >= n) break;
+    const hits = new Map<number, number>();
+    for (const e of group.units[u]) hits.set(spaceOf(e), (hits.get(spaceOf(e)) ?? 0) + 1);
+    if ([...hits].some(([s, k]) => left[s] - k < 1)) continue;
+    for (const [s, k] of hits) left[s] -= k;
+    chosen.push(u);
+  }
+  return chosen.sort((a, b) => a - b);
 }
 
 export function selectByRatio(graph: Graph, group: Group, ratio: number, opts: SelectOptions = {}): number[] {
