@@ -34,7 +34,7 @@ describe('shapes', () => {
       const specs = file.includes('_rec_') ? ['x=2x3x48x320'] : file.includes('_det_') ? ['x=1x3x320x256'] : [];
       const r = await agree(model, specs);
       assert.equal(r.unknown, 0);
-      assert.ok(r.compared > 100);
+      assert.ok(r.compared >= model.graph.nodes.length, `compared ${r.compared} values`);
     });
   }
 

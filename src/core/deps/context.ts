@@ -14,6 +14,7 @@ export interface RuleCtx {
   /** Whether a value is read by any node or is a graph output. */
   used(value: string): boolean;
   consumers(value: string): Node[];
+  producer(value: string): Node | undefined;
   /** Whether a computed value derives from a Shape/Size node (so it follows pruned shapes at run time). */
   dependsOnShape(value: string): boolean;
   /** Links index i of space a with index j of space b. */
@@ -81,6 +82,7 @@ export class DepBuilder {
       folded: (v) => b.foldedValues.get(v),
       used: (v) => b.graph.consumersOf(v).length > 0 || b.graph.outputs.some((o) => o.name === v),
       consumers: (v) => b.graph.consumersOf(v),
+      producer: (v) => b.graph.producer(v),
       dependsOnShape(v) {
         const seen = new Set<string>();
         const walk = (x: string): boolean => {

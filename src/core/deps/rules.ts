@@ -1,4 +1,5 @@
 import type { RuleCtx } from './context.js';
+import type { Node } from '../ir/graph.js';
 import type { Space } from './types.js';
 
 /**
@@ -323,29 +324,52 @@ const reshape: Rule = (c) => {
     while (j < xd.length && q < k) q *= xd[j++];
     if (q !== k) return c.block(s, `${what(c)} merges channels with part of an axis`);
   }
-  const shapeIn = c.node.inputs[1];
-  const target = (shapeIn && c.constant(shapeIn)?.toNumbers()) ?? (shapeIn ? c.folded(shapeIn) : c.node.ints('shape'));
-  if (!target) return c.block(s, `${what(c)} target shape is unknown`);
-  const literal = target[axis];
   const os = k === 1 ? c.follow(s, out, axis) : c.expand(s, out, axis, k);
   if (!os) return;
-  if (literal === -1 || (literal === 0 && axis === s.axis)) return;
-  if (!shapeIn) return c.block(s, `${what(c)} has a fixed target shape attribute`);
-  if (!c.constant(shapeIn)) {
-    if (!c.dependsOnShape(shapeIn)) c.block(s, `${what(c)} target shape is computed from constants`);
-    return; // computed from Shape: follows the pruned tensor at run time
+  if (!c.node.inputs[1]) {
+    const literal = c.node.ints('shape')?.[axis];
+    if (literal !== -1 && !(literal === 0 && axis === s.axis)) c.block(s, `${what(c)} has a fixed target shape attribute`);
+    return;
   }
-  c.fix({ kind: 'shape', node: c.node.name, input: 1, index: axis, space: os.id, factor: 1 });
+  if (!shapeEntry(c, c.node, axis, os, 1, axis === s.axis)) c.block(s, `${what(c)} target shape cannot be rewritten`);
 };
 
-/** A shape target entry that needs no rewrite, or a fix to register; false when neither works. */
-function shapeEntry(c: RuleCtx, node: { name: string; inputs: string[] }, index: number, space: Space, divisor: number): boolean {
-  const shapeIn = node.inputs[1];
-  const t = shapeIn ? c.constant(shapeIn) : undefined;
-  if (!t) return !!shapeIn && c.dependsOnShape(shapeIn);
-  const v = t.toNumbers()[index];
-  if (v === -1) return true;
-  c.fix({ kind: 'shape', node: node.name, input: 1, index, space: space.id, factor: 1, divisor });
+type Entry = { kind: 'dynamic' } | { kind: 'literal'; value: number; node: Node; input: number; index: number };
+
+/**
+ * Where entry `index` of a shape-like input comes from: a literal in some constant (which surgery can rewrite),
+ * or a value computed from Shape at run time (which follows the pruned tensor by itself).
+ */
+function traceEntry(c: RuleCtx, node: Node, input: number, index: number, depth = 0): Entry | undefined {
+  const v = node.inputs[input];
+  const t = v ? c.constant(v) : undefined;
+  if (t) return { kind: 'literal', value: t.toNumbers()[index], node, input, index };
+  const p = v ? c.producer(v) : undefined;
+  if (!p || depth > 12) return undefined;
+  switch (p.opType) {
+    case 'Shape': case 'Size': return { kind: 'dynamic' };
+    case 'Concat': {
+      let offset = 0;
+      for (let k = 0; k < p.inputs.length; k++) {
+        const n = c.dims(p.inputs[k])?.[0] ?? 1;
+        if (index < offset + n) return traceEntry(c, p, k, index - offset, depth + 1);
+        offset += n;
+      }
+      return undefined;
+    }
+    case 'Cast': case 'Identity': case 'Unsqueeze': case 'Squeeze': case 'Reshape':
+      return traceEntry(c, p, 0, index, depth + 1);
+    default:
+      return c.dependsOnShape(v) ? { kind: 'dynamic' } : undefined;
+  }
+}
+
+/** Registers the rewrite a shape entry needs; false when it cannot be followed. */
+function shapeEntry(c: RuleCtx, node: Node, index: number, space: Space, divisor: number, zeroCopies = false): boolean {
+  const e = traceEntry(c, node, 1, index);
+  if (!e) return false;
+  if (e.kind === 'dynamic' || e.value === -1 || (e.value === 0 && zeroCopies)) return true;
+  c.fix({ kind: 'shape', node: e.node.name, input: e.input, index: e.index, space: space.id, factor: 1, divisor });
   return true;
 }
 

@@ -1,0 +1,175 @@
+/** Generated models for every channel-coupling pattern the dependency analysis must handle. */
+import { OnnxBuilder } from './onnx-builder.js';
+
+export type Fixture = { name: string; build: () => Uint8Array; input: number[] };
+
+const I = [1, 3, 16, 16];
+
+function head(b: OnnxBuilder, y: string, c: number): void {
+  const p = b.op('Flatten', [b.op('GlobalAveragePool', [y])]);
+  b.output(b.gemm(p, c, 5));
+}
+
+export const FIXTURES: Fixture[] = [
+  {
+    name: 'residual',
+    input: I,
+    build: () => {
+      const b = new OnnxBuilder();
+      let x = b.op('Relu', [b.bn(b.conv(b.input('x', ['N', 3, 16, 16]), 3, 8), 8)]);
+      for (let i = 0; i < 2; i++) {
+        const y = b.bn(b.conv(b.op('Relu', [b.bn(b.conv(x, 8, 8), 8)]), 8, 8), 8);
+        x = b.op('Relu', [b.op('Add', [x, y])]);
+      }
+      head(b, x, 8);
+      return b.build();
+    },
+  },
+  {
+    name: 'inception-concat',
+    input: I,
+    build: () => {
+      const b = new OnnxBuilder();
+      const x = b.op('Relu', [b.conv(b.input('x', ['N', 3, 16, 16]), 3, 8)]);
+      const b1 = b.op('Relu', [b.conv(x, 8, 4, 1)]);
+      const b2 = b.op('Relu', [b.conv(b.op('Relu', [b.conv(x, 8, 6, 1)]), 6, 6)]);
+      const b3 = b.op('Relu', [b.conv(b.op('MaxPool', [x], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] }), 8, 5, 1)]);
+      const cat = b.op('Concat', [b1, b2, b3], { axis: 1 });
+      head(b, b.op('Relu', [b.conv(cat, 15, 12)]), 12);
+      return b.build();
+    },
+  },
+  {
+    name: 'dense-concat',
+    input: I,
+    build: () => {
+      const b = new OnnxBuilder();
+      let x = b.conv(b.input('x', ['N', 3, 16, 16]), 3, 6);
+      let c = 6;
+      for (let i = 0; i < 3; i++) {
+        const y = b.conv(b.op('Relu', [b.bn(x, c)]), c, 4);
+        x = b.op('Concat', [x, y], { axis: 1 });
+        c += 4;
+      }
+      head(b, b.op('Relu', [x]), c);
+      return b.build();
+    },
+  },
+  {
+    name: 'depthwise',
+    input: I,
+    build: () => {
+      const b = new OnnxBuilder();
+      let x = b.op('Relu', [b.bn(b.conv(b.input('x', ['N', 3, 16, 16]), 3, 8), 8)]);
+      x = b.op('Relu', [b.bn(b.conv(x, 8, 8, 3, { group: 8 }), 8)]);
+      x = b.op('Relu', [b.conv(x, 8, 16, 3, { group: 8 })]); // depthwise with multiplier 2
+      x = b.op('Relu', [b.conv(x, 16, 12, 1)]);
+      head(b, x, 12);
+      return b.build();
+    },
+  },
+  {
+    name: 'squeeze-excite',
+    input: I,
+    build: () => {
+      const b = new OnnxBuilder(14);
+      const x = b.op('HardSwish', [b.conv(b.input('x', ['N', 3, 16, 16]), 3, 16)]);
+      const s = b.op('Relu', [b.conv(b.op('GlobalAveragePool', [x]), 16, 4, 1)]);
+      const e = b.op('HardSigmoid', [b.conv(s, 4, 16, 1)], { alpha: { float: 0.2 }, beta: { float: 0.5 } });
+      const y = b.op('Mul', [x, e]);
+      head(b, b.op('Relu', [b.conv(y, 16, 8, 1)]), 8);
+      return b.build();
+    },
+  },
+  {
+    name: 'flatten-gemm',
+    input: [1, 3, 8, 8],
+    build: () => {
+      const b = new OnnxBuilder();
+      const x = b.op('MaxPool', [b.op('Relu', [b.conv(b.input('x', ['N', 3, 8, 8]), 3, 6)])], { kernel_shape: [2, 2], strides: [2, 2] });
+      const f = b.op('Relu', [b.gemm(b.op('Flatten', [x]), 6 * 16, 10)]);
+      const shape = b.init('shape', [2], [0, -1], 'int64');
+      const r = b.op('Reshape', [b.op('Relu', [b.conv(x, 6, 4)]), shape]);
+      const g2 = b.gemm(r, 4 * 16, 10);
+      const w = b.init('mm', [10, 5]);
+      b.output(b.op('MatMul', [b.op('Add', [f, g2]), w]));
+      return b.build();
+    },
+  },
+  {
+    name: 'reshape-literal',
+    input: [1, 3, 8, 8],
+    build: () => {
+      const b = new OnnxBuilder();
+      const x = b.op('Relu', [b.conv(b.input('x', [1, 3, 8, 8]), 3, 6)]);
+      const shape = b.init('shape', [2], [1, 6 * 64], 'int64');
+      b.output(b.gemm(b.op('Reshape', [x, shape]), 6 * 64, 7));
+      return b.build();
+    },
+  },
+  {
+    name: 'split-concat',
+    input: I,
+    build: () => {
+      const b = new OnnxBuilder();
+      const x = b.op('Relu', [b.conv(b.input('x', ['N', 3, 16, 16]), 3, 12)]);
+      const sizes = b.init('split', [2], [4, 8], 'int64');
+      const [p, q] = b.node('Split', [x, sizes], { axis: 1 }, 2);
+      const q2 = b.op('Relu', [b.conv(q, 8, 8)]);
+      const y = b.op('Concat', [b.op('Relu', [p]), q2], { axis: 1 });
+      head(b, b.op('Relu', [b.conv(y, 12, 8)]), 8);
+      return b.build();
+    },
+  },
+  {
+    name: 'channel-shuffle',
+    input: I,
+    build: () => {
+      const b = new OnnxBuilder();
+      const x = b.op('Relu', [b.conv(b.input('x', [1, 3, 16, 16]), 3, 8)]);
+      const y = b.op('Relu', [b.conv(x, 8, 8)]);
+      const cat = b.op('Concat', [x, y], { axis: 1 });
+      const s1 = b.init('s1', [5], [1, 2, 8, 16, 16], 'int64');
+      const s2 = b.init('s2', [4], [1, -1, 16, 16], 'int64');
+      const t = b.op('Transpose', [b.op('Reshape', [cat, s1])], { perm: [0, 2, 1, 3, 4] });
+      const sh = b.op('Reshape', [t, s2]);
+      const starts = b.init('st', [1], [0], 'int64');
+      const mid = b.init('mid', [1], [8], 'int64');
+      const end = b.init('end', [1], [16], 'int64');
+      const axes = b.init('ax', [1], [1], 'int64');
+      const left = b.op('Slice', [sh, starts, mid, axes]);
+      const right = b.op('Relu', [b.conv(b.op('Slice', [sh, mid, end, axes]), 8, 8)]);
+      head(b, b.op('Concat', [left, right], { axis: 1 }), 16);
+      return b.build();
+    },
+  },
+  {
+    name: 'conv-transpose',
+    input: [1, 3, 8, 8],
+    build: () => {
+      const b = new OnnxBuilder();
+      const x = b.op('Relu', [b.conv(b.input('x', ['N', 3, 8, 8]), 3, 8, 3, { stride: 2 })]);
+      const w = b.init('up.w', [8, 6, 2, 2]);
+      const bias = b.init('up.b', [6]);
+      const up = b.op('Relu', [b.op('ConvTranspose', [x, w, bias], { strides: [2, 2] })]);
+      const r = b.op('Resize', [up, '', b.init('scales', [4], [1, 1, 2, 2])], { mode: 'nearest' });
+      b.output(b.conv(r, 6, 2, 1));
+      return b.build();
+    },
+  },
+  {
+    name: 'mlp',
+    input: [2, 12],
+    build: () => {
+      const b = new OnnxBuilder();
+      let x = b.input('x', ['N', 12]);
+      x = b.op('Relu', [b.gemm(x, 12, 16)]);
+      const w = b.init('w1', [16, 20]);
+      x = b.op('Sigmoid', [b.op('Add', [b.op('MatMul', [x, w]), b.init('b1', [20])])]);
+      const w2 = b.init('w2', [20, 16]);
+      x = b.op('Gemm', [x, w2, b.init('b2', [16])]);
+      b.output(b.gemm(b.op('Tanh', [x]), 16, 3));
+      return b.build();
+    },
+  },
+];
