@@ -1,5 +1,6 @@
 import { rng } from '../runtime/feeds.js';
 import type { Graph } from '../ir/graph.js';
+import type { Tensor } from '../ir/tensor.js';
 import type { Group } from '../deps/analyze.js';
 import type { ParamSlice } from '../deps/types.js';
 
@@ -37,10 +38,109 @@ export function scoreGroup(
   const members = weights.length ? weights : group.params;
   const reduction = opts.reduce ?? 'mean';
   if (criterion === 'fpgm') return { scores: fpgm(graph, group, members.filter((p) => p.role === 'out'), reduction), used: 'fpgm' };
-  const l2 = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
-  const l1 = (v: Float32Array) => v.reduce((s, x) => s + Math.abs(x), 0);
   if (criterion === 'lamp') return { scores: lamp(graph, group, members, reduction), used: 'lamp' };
-  return { scores: reduceMembers(graph, group, members, criterion === 'l2' ? l2 : l1, reduction, true), used: criterion };
+  const per = members.map((p) => {
+    const { l1, l2sq } = channelNorms(graph, p, group.spaces.find((x) => x.id === p.space)!.size);
+    return { space: p.space, values: Array.from(criterion === 'l2' ? l2sq.map(Math.sqrt) : l1) };
+  });
+  return { scores: combine(group, per, reduction, true), used: criterion };
+}
+
+/**
+ * Per (axis-0 index, axis-1 index) sums of |x| and x² of a tensor, computed once per tensor data: a weight is
+ * scored as the filters of one group (axis 0) and as the input channels of another (axis 1).
+ */
+const blockSums = new WeakMap<Uint8Array, { abs: Float64Array; sq: Float64Array }>();
+
+function sumsOf(t: Tensor): { abs: Float64Array; sq: Float64Array } {
+  const key = t.bytes();
+  const hit = t.inMemory ? blockSums.get(key) : undefined;
+  if (hit) return hit;
+  const data = t.toFloat32();
+  const d0 = t.dims[0] ?? 1;
+  const d1 = t.dims.length > 1 ? t.dims[1] : 1;
+  const inner = t.dims.slice(2).reduce((a, b) => a * b, 1);
+  const abs = new Float64Array(d0 * d1);
+  const sq = new Float64Array(d0 * d1);
+  if (inner === 1) {
+    for (let k = 0; k < abs.length; k++) {
+      const x = data[k];
+      abs[k] = x < 0 ? -x : x;
+      sq[k] = x * x;
+    }
+    const r = { abs, sq };
+    if (t.inMemory) blockSums.set(key, r);
+    return r;
+  }
+  for (let b = 0, k = 0; b < d0 * d1; b++) {
+    let s1 = 0;
+    let s2 = 0;
+    for (let j = 0; j < inner; j++, k++) {
+      const x = data[k];
+      s1 += Math.abs(x);
+      s2 += x * x;
+    }
+    abs[b] = s1;
+    sq[b] = s2;
+  }
+  const r = { abs, sq };
+  if (t.inMemory) blockSums.set(key, r);
+  return r;
+}
+
+/** L1 norm and squared L2 norm of each index's slice of a member tensor. */
+export function channelNorms(graph: Graph, p: ParamSlice, spaceSize: number): { l1: Float64Array; l2sq: Float64Array } {
+  const l1 = new Float64Array(spaceSize);
+  const l2sq = new Float64Array(spaceSize);
+  const t = graph.constant(p.tensor);
+  if (!t) return { l1, l2sq };
+  const dims = t.dims;
+  if (p.axis <= 1) {
+    const { abs, sq } = sumsOf(t);
+    const d0 = dims[0] ?? 1;
+    const d1 = dims.length > 1 ? dims[1] : 1;
+    const blk = p.block;
+    for (let a = 0, k = 0; a < d0; a++) {
+      if (p.axis === 0) {
+        let s1 = 0;
+        let s2 = 0;
+        for (let b = 0; b < d1; b++, k++) {
+          s1 += abs[k];
+          s2 += sq[k];
+        }
+        const i = blk === 1 ? a : Math.floor(a / blk);
+        l1[i] += s1;
+        l2sq[i] += s2;
+      } else if (blk === 1) {
+        for (let b = 0; b < d1; b++, k++) {
+          l1[b] += abs[k];
+          l2sq[b] += sq[k];
+        }
+      } else {
+        for (let b = 0; b < d1; b++, k++) {
+          l1[Math.floor(b / blk)] += abs[k];
+          l2sq[Math.floor(b / blk)] += sq[k];
+        }
+      }
+    }
+    return { l1, l2sq };
+  }
+  const data = t.toFloat32();
+  const outer = dims.slice(0, p.axis).reduce((a, b) => a * b, 1);
+  const inner = dims.slice(p.axis + 1).reduce((a, b) => a * b, 1);
+  const axisLen = dims[p.axis];
+  for (let o = 0; o < outer; o++) {
+    for (let a = 0; a < axisLen; a++) {
+      const i = Math.floor(a / p.block);
+      const base = (o * axisLen + a) * inner;
+      for (let j = 0; j < inner; j++) {
+        const x = data[base + j];
+        l1[i] += Math.abs(x);
+        l2sq[i] += x * x;
+      }
+    }
+  }
+  return { l1, l2sq };
 }
 
 function isBnScale(graph: Graph, p: ParamSlice): boolean {
@@ -124,7 +224,7 @@ function reduceMembers(
 function lamp(graph: Graph, group: Group, members: ParamSlice[], reduction: Reduction): Float64Array {
   const per = members.map((p) => {
     const s = group.spaces.find((x) => x.id === p.space)!;
-    const sq = memberSlices(graph, p, s.size).map((v) => v.reduce((a, x) => a + x * x, 0));
+    const sq = Array.from(channelNorms(graph, p, s.size).l2sq);
     const order = sq.map((_, i) => i).sort((a, b) => sq[b] - sq[a]);
     const values = new Array<number>(sq.length);
     let tail = 0;

@@ -1,0 +1,41 @@
+import { createSession, ort } from '../runtime/ort.js';
+import { syntheticFeeds } from '../runtime/feeds.js';
+import type { Model } from '../ir/graph.js';
+
+export interface LatencyResult {
+  medianMs: number;
+  p10Ms: number;
+  p90Ms: number;
+  runs: number;
+  warmup: number;
+  threads: number;
+  inputShapes: Record<string, number[]>;
+}
+
+/** Measured ONNX Runtime latency (graph optimisations on): warm-up, then the median and spread of timed runs. */
+export async function measureLatency(
+  file: string,
+  model: Model,
+  inputShapes: Record<string, number[]>,
+  opts: { runs?: number; warmup?: number; threads?: number } = {},
+): Promise<LatencyResult> {
+  const runs = opts.runs ?? 20;
+  const warmup = opts.warmup ?? 3;
+  const threads = opts.threads ?? 0;
+  const session = await createSession(file, { threads, optimization: 'all' });
+  const feeds: Record<string, ort.Tensor> = syntheticFeeds(model, inputShapes, 5);
+  try {
+    for (let i = 0; i < warmup; i++) await session.run(feeds);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      await session.run(feeds);
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+    return { medianMs: at(0.5), p10Ms: at(0.1), p90Ms: at(0.9), runs, warmup, threads, inputShapes };
+  } finally {
+    await session.release();
+  }
+}
