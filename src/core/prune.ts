@@ -11,9 +11,8 @@ import { encodeOnnx, saveOnnx } from './formats/onnx/save.js';
 import type { Model } from './ir/graph.js';
 import { computeShapes } from './shapes/index.js';
 import { applyMask, applyPruning, type Selection } from './surgery/apply.js';
-import { keepCount, selectByRatio, selectLowest, type SelectOptions } from './surgery/select.js';
+import { selectByRatio, type SelectOptions } from './surgery/select.js';
 import { verifyAgainstTwin, type Verification } from './surgery/verify.js';
-import { scoreGroup } from './criteria/index.js';
 
 /** A plan maps group ids or member layer names to a ratio or to explicit channel indices. */
 export type PlanEntries = Record<string, number | number[]>;
@@ -104,11 +103,10 @@ export async function pruneModel(file: string, out: string, opts: PruneOptions):
   const saved = saveOnnx(model, out, { overwrite: opts.overwrite });
   const bytesBefore = fs.statSync(file).size;
   const layersAfter = new Map(after.layers.map((l) => [l.name, l]));
-  const { used } = dep.groups.length ? scoreGroup(model.graph, dep.groups[0], opts.criterion ?? 'l1') : { used: opts.criterion ?? 'l1' };
   return {
     input: path.resolve(file),
     output: path.resolve(out),
-    criterion: opts.criterion ?? used,
+    criterion: opts.criterion ?? 'l1',
     reduce: opts.reduce ?? 'mean',
     inputShapes: shapes.inputs,
     before: { params: before.params, macs: before.macs, bytes: bytesBefore },
@@ -148,5 +146,3 @@ async function findBrokenGroup(file: string, opts: PruneOptions, selections: Sel
   }
   return undefined;
 }
-
-export { keepCount, selectLowest };

@@ -22,6 +22,19 @@ export function blockInputs(c: RuleCtx, reason: string): void {
 
 const what = (c: RuleCtx) => `${c.node.opType} '${c.node.name}'`;
 
+/** The channel space of input 0 with the input and output shapes; undefined (after blocking if needed) otherwise. */
+function spacedIo(c: RuleCtx): { s: Space; xd: number[]; out: string; od: number[] } | undefined {
+  const s = c.space(c.node.inputs[0]);
+  if (!s) return undefined;
+  const out = c.node.outputs[0];
+  const od = c.dims(out);
+  if (!od) {
+    c.block(s, `${what(c)} has an unknown output shape`);
+    return undefined;
+  }
+  return { s, xd: c.dims(c.node.inputs[0])!, out, od };
+}
+
 /** Channel-preserving ops of one data input: the output's channels are the input's. */
 const passThrough: Rule = (c) => {
   const s = c.space(c.node.inputs[0]);
@@ -250,12 +263,9 @@ const split: Rule = (c) => {
 };
 
 const slice: Rule = (c) => {
-  const s = c.space(c.node.inputs[0]);
-  if (!s) return;
-  const xd = c.dims(c.node.inputs[0])!;
-  const out = c.node.outputs[0];
-  const od = c.dims(out);
-  if (!od) return c.block(s, `${what(c)} has an unknown output shape`);
+  const io = spacedIo(c);
+  if (!io) return;
+  const { s, xd, out, od } = io;
   if (od[s.axis] === xd[s.axis]) {
     c.follow(s, out, s.axis);
     return;
@@ -298,12 +308,9 @@ const flatten: Rule = (c) => {
 
 /** Reshape: channels stay on one axis, possibly merged with the axes after them (Flatten-like). */
 const reshape: Rule = (c) => {
-  const s = c.space(c.node.inputs[0]);
-  if (!s) return;
-  const xd = c.dims(c.node.inputs[0])!;
-  const out = c.node.outputs[0];
-  const od = c.dims(out);
-  if (!od) return c.block(s, `${what(c)} has an unknown output shape`);
+  const io = spacedIo(c);
+  if (!io) return;
+  const { s, xd, out, od } = io;
   const before = prod(xd.slice(0, s.axis));
   let axis = 0;
   let p = 1;
