@@ -2,6 +2,7 @@ import { loadModel } from '../core/formats/index.js';
 import { loadIdxSet, preprocessFromModel } from '../core/data/labelled.js';
 import { evaluateAccuracy } from '../core/eval.js';
 import { PruneLensError } from '../core/errors.js';
+import { emit } from './format.js';
 
 export interface EvalFlags {
   data: string;
@@ -20,6 +21,6 @@ export async function runEval(file: string, flags: EvalFlags): Promise<void> {
   if ([pre.scale, ...pre.mean, ...pre.std].some((v) => !Number.isFinite(v))) throw new PruneLensError('--mean, --std and --scale take numbers');
   const set = loadIdxSet(flags.data, flags.labels, pre);
   const acc = await evaluateAccuracy(model, set);
-  if (flags.json) process.stdout.write(JSON.stringify({ model: model.path, ...acc }) + '\n');
-  else process.stdout.write(`${file}: top-1 ${(100 * acc.top1).toFixed(1)}%, top-5 ${(100 * acc.top5).toFixed(1)}% on ${acc.samples} samples\n`);
+  emit({ model: model.path, ...acc }, flags.json, (r) =>
+    `${file}: top-1 ${(100 * r.top1).toFixed(1)}%, top-5 ${(100 * r.top5).toFixed(1)}% on ${r.samples} samples`);
 }

@@ -31,3 +31,8 @@ export function table(header: string[], rows: string[][], right: number[] = []):
     r.map((c, i) => (right.includes(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
+
+/** Prints a result as JSON (--json) or as the command's readable text. */
+export function emit<T>(result: T, json: boolean | undefined, render: (r: T) => string): void {
+  process.stdout.write((json ? JSON.stringify(result, null, 2) : render(result)) + '\n');
+}

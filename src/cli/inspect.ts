@@ -1,6 +1,6 @@
 import { inspect, type InspectResult } from '../core/api.js';
-import { bytes, pct, shape, si, table } from './format.js';
-import { stderrProgress } from './progress.js';
+import { bytes, emit, pct, shape, si, table } from './format.js';
+import { withProgress } from './progress.js';
 
 export interface InspectFlags {
   inputShape?: string[];
@@ -11,23 +11,15 @@ export interface InspectFlags {
 }
 
 export async function runInspect(file: string, flags: InspectFlags): Promise<void> {
-  const progress = stderrProgress();
-  let result: InspectResult;
-  try {
-    result = await inspect(file, {
+  const result = await withProgress((onProgress) =>
+    inspect(file, {
       inputShapes: flags.inputShape,
-      onProgress: progress.onProgress,
+      onProgress,
       shapeMethod: flags.probe ? 'probe' : 'auto',
       groups: flags.groups,
-    });
-  } finally {
-    progress.stop();
-  }
-  if (flags.json) {
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    return;
-  }
-  process.stdout.write(renderInspect(result, flags.all ?? false) + '\n');
+    }),
+  );
+  emit(result, flags.json, (r) => renderInspect(r, flags.all ?? false));
 }
 
 export function renderInspect(r: InspectResult, all: boolean): string {

@@ -32,3 +32,13 @@ export function stderrProgress(delayMs = 1000): { onProgress: ProgressFn; stop: 
   };
   return { onProgress, stop: () => bar?.stop() };
 }
+
+/** Runs an engine call with the stderr progress reporter, stopping the bar whatever happens. */
+export async function withProgress<T>(run: (onProgress: ProgressFn) => Promise<T>): Promise<T> {
+  const progress = stderrProgress();
+  try {
+    return await run(progress.onProgress);
+  } finally {
+    progress.stop();
+  }
+}

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import { PruneLensError } from '../core/errors.js';
 import { CRITERIA, type CriterionName, type Reduction } from '../core/criteria/index.js';
 import { pruneModel, type PlanEntries, type PruneReport } from '../core/prune.js';
-import { bytes, pct, si, table } from './format.js';
-import { stderrProgress } from './progress.js';
+import { bytes, emit, pct, si, table } from './format.js';
+import { withProgress } from './progress.js';
 
 export interface PruneFlags {
   output: string;
@@ -55,10 +55,8 @@ export async function runPrune(model: string, flags: PruneFlags): Promise<void> 
   const reduce = (flags.reduce ?? 'mean') as Reduction;
   if (!['mean', 'sum', 'max'].includes(reduce)) throw new PruneLensError('--reduce must be mean, sum or max');
   if (flags.ratio !== undefined && flags.plan) throw new PruneLensError('give either --ratio or --plan, not both');
-  const progress = stderrProgress();
-  let report: PruneReport;
-  try {
-    report = await pruneModel(model, flags.output, {
+  const report = await withProgress((onProgress) =>
+    pruneModel(model, flags.output, {
       ratio: number('--ratio', flags.ratio),
       plan: flags.plan ? readPlan(flags.plan) : undefined,
       criterion,
@@ -67,16 +65,10 @@ export async function runPrune(model: string, flags: PruneFlags): Promise<void> 
       minChannels: number('--min-channels', flags.minChannels),
       inputShapes: flags.inputShape,
       overwrite: flags.force,
-      onProgress: progress.onProgress,
-    });
-  } finally {
-    progress.stop();
-  }
-  if (flags.json) {
-    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    return;
-  }
-  process.stdout.write(renderPrune(report) + '\n');
+      onProgress,
+    }),
+  );
+  emit(report, flags.json, renderPrune);
 }
 
 export function renderPrune(r: PruneReport): string {

@@ -3,8 +3,6 @@ import type { LabelledSet } from './data/labelled.js';
 import { createSession, ort } from './runtime/ort.js';
 import { runtimeInputs } from './shapes/inputs.js';
 import type { Model } from './ir/graph.js';
-import { encodeOnnx } from './formats/onnx/save.js';
-import * as path from 'node:path';
 
 export interface Accuracy {
   samples: number;
@@ -14,9 +12,7 @@ export interface Accuracy {
 
 /** Top-1/top-5 accuracy of a classifier (first output = logits [N, classes]) on labelled samples. */
 export async function evaluateAccuracy(model: Model | string, set: LabelledSet, batch = 64): Promise<Accuracy> {
-  const session = typeof model === 'string'
-    ? await createSession(model)
-    : await createSession(encodeOnnx(model), { externalDataDir: model.path ? path.dirname(model.path) : undefined });
+  const session = await createSession(model);
   try {
     const inputName = typeof model === 'string' ? session.inputNames[0] : runtimeInputs(model)[0].name;
     const per = set.sampleDims.reduce((a, b) => a * b, 1);

@@ -62,16 +62,6 @@ function sumsOf(t: Tensor): { abs: Float64Array; sq: Float64Array } {
   const inner = t.dims.slice(2).reduce((a, b) => a * b, 1);
   const abs = new Float64Array(d0 * d1);
   const sq = new Float64Array(d0 * d1);
-  if (inner === 1) {
-    for (let k = 0; k < abs.length; k++) {
-      const x = data[k];
-      abs[k] = x < 0 ? -x : x;
-      sq[k] = x * x;
-    }
-    const r = { abs, sq };
-    if (t.inMemory) blockSums.set(key, r);
-    return r;
-  }
   for (let b = 0, k = 0; b < d0 * d1; b++) {
     let s1 = 0;
     let s2 = 0;

@@ -376,7 +376,7 @@ function shapeEntry(c: RuleCtx, node: Node, index: number, space: Space, divisor
   const e = traceEntry(c, node, 1, index);
   if (!e) return false;
   if (e.kind === 'dynamic' || e.value === -1 || (e.value === 0 && zeroCopies)) return true;
-  c.fix({ kind: 'shape', node: e.node.name, input: e.input, index: e.index, space: space.id, factor: 1, divisor });
+  c.fix({ kind: 'shape', node: e.node.name, input: e.input, index: e.index, space: space.id, divisor });
   return true;
 }
 

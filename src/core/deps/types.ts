@@ -25,7 +25,7 @@ export type Fix =
   | { kind: 'group'; node: string; space: number }
   | { kind: 'split'; node: string; spaces: number[]; axis: number }
   | { kind: 'slice'; node: string; space: number; inputSpace: number; axis: number; starts?: number[]; ends?: number[] }
-  | { kind: 'shape'; node: string; input: number; index: number; space: number; factor: number; divisor?: number };
+  | { kind: 'shape'; node: string; input: number; index: number; space: number; divisor?: number };
 
 export interface Space {
   id: number;

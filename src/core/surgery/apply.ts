@@ -1,7 +1,6 @@
 import { PruneLensError } from '../errors.js';
 import type { Graph, Model, Node } from '../ir/graph.js';
-import { Tensor, memorySource } from '../ir/tensor.js';
-import { encodeElements } from '../ir/tensor.js';
+import { encodeElements, memorySource, Tensor } from '../ir/tensor.js';
 import type { DepGraph, Group } from '../deps/analyze.js';
 import type { Fix } from '../deps/types.js';
 import { sliceTensor, zeroTensor } from './slice.js';
@@ -106,7 +105,7 @@ export function applyPruning(model: Model, dep: DepGraph, selections: Selection[
         case 'shape': {
           const t = ownConstant(g, node, f.input);
           const v = t.toNumbers();
-          v[f.index] = (newSize(f.space) * f.factor) / (f.divisor ?? 1);
+          v[f.index] = newSize(f.space) / (f.divisor ?? 1);
           t.replace(t.dims, v);
           break;
         }
@@ -145,13 +144,20 @@ function ownConstant(g: Graph, node: Node, input: number): Tensor {
   const direct = g.initializers.get(name) === t || g.producer(name)?.opType === 'Constant';
   const onlyHere = readers.length === 1 && node.inputs.filter((i) => i === name).length === 1;
   if (direct && onlyHere && !g.outputs.some((o) => o.name === name)) return t;
-  const copyName = uniqueName(g, `${name}__pruned`);
-  const copy = new Tensor(copyName, t.dtype, [...t.dims], memorySource(t.bytes().slice()));
-  copy.modified = true;
-  g.initializers.set(copyName, copy);
-  node.inputs[input] = copyName;
+  return setConstantInput(g, node, input, `${name}__pruned`, t.dtype, [...t.dims], t.bytes().slice());
+}
+
+/** Points a node input at a new initializer of its own (named after `base`). */
+function setConstantInput(
+  g: Graph, node: Node, input: number, base: string, dtype: Tensor['dtype'], dims: number[], bytes: Uint8Array,
+): Tensor {
+  const name = uniqueName(g, base);
+  const t = new Tensor(name, dtype, dims, memorySource(bytes));
+  t.modified = true;
+  g.initializers.set(name, t);
+  node.inputs[input] = name;
   g.invalidate();
-  return copy;
+  return t;
 }
 
 function uniqueName(g: Graph, base: string): string {
@@ -171,12 +177,7 @@ function setSplit(model: Model, node: Node, sizes: number[]): void {
   if ((model.opsetVersion('') ?? 13) < 13) return node.setAttr('split', { type: 'ints', value: sizes });
   node.attrs.delete('num_outputs');
   node.changedAttrs.add('num_outputs');
-  const name = uniqueName(g, `${node.name}__split`);
-  const t = new Tensor(name, 'int64', [sizes.length], memorySource(encodeElements('int64', sizes)));
-  t.modified = true;
-  g.initializers.set(name, t);
-  node.inputs[1] = name;
-  g.invalidate();
+  setConstantInput(g, node, 1, `${node.name}__split`, 'int64', [sizes.length], encodeElements('int64', sizes));
 }
 
 function setSliceBounds(g: Graph, node: Node, f: Extract<Fix, { kind: 'slice' }>, start: number, end: number, rank: number): void {
@@ -199,11 +200,7 @@ function setSliceBounds(g: Graph, node: Node, f: Extract<Fix, { kind: 'slice' }>
     const v = [...values];
     v[k] = value;
     // Written as a fresh constant: the bounds may have been computed in the graph or shared with other nodes.
-    const name = uniqueName(g, `${node.name}__${input === 1 ? 'starts' : 'ends'}`);
-    const t = new Tensor(name, 'int64', [v.length], memorySource(encodeElements('int64', v)));
-    t.modified = true;
-    g.initializers.set(name, t);
-    node.inputs[input] = name;
+    const base = `${node.name}__${input === 1 ? 'starts' : 'ends'}`;
+    setConstantInput(g, node, input, base, 'int64', [v.length], encodeElements('int64', v));
   }
-  g.invalidate();
 }

@@ -1,6 +1,4 @@
-import * as path from 'node:path';
 import type { Model } from '../ir/graph.js';
-import { encodeOnnx } from '../formats/onnx/save.js';
 import { createSession, ort } from '../runtime/ort.js';
 import { syntheticFeeds } from '../runtime/feeds.js';
 
@@ -32,9 +30,9 @@ export async function verifyAgainstTwin(
   inputShapes: Record<string, number[]>,
   opts: { seeds?: number[]; feeds?: Record<string, ort.Tensor>[] } = {},
 ): Promise<Verification> {
-  const dir = twin.path ? path.dirname(twin.path) : undefined;
-  const a = await createSession(encodeOnnx(pruned), { externalDataDir: dir, optimization: 'basic' });
-  const b = await createSession(encodeOnnx(twin), { externalDataDir: dir, optimization: 'basic' });
+  // Both keep the original's path, so external data resolves against its folder.
+  const a = await createSession(pruned, { optimization: 'basic' });
+  const b = await createSession(twin, { optimization: 'basic' });
   const feedsList = [...(opts.seeds ?? [11, 12]).map((s) => syntheticFeeds(twin, inputShapes, s)), ...(opts.feeds ?? [])];
   const worst = new Map<string, { relError: number; absError: number; scale: number }>();
   try {
