@@ -3,8 +3,19 @@ import { CancelledError, PruneLensError } from '../core/errors.js';
 import { runInspect } from './inspect.js';
 import { runPrune } from './prune.js';
 import { runEval } from './eval.js';
+import { runScan } from './scan.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Ctrl-C aborts the running job cleanly (no partial files); a second Ctrl-C exits at once. */
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  process.once('SIGINT', () => {
+    controller.abort();
+    process.once('SIGINT', () => process.exit(130));
+  });
+  return controller.signal;
+}
 
 export function buildProgram(): Command {
   const program = new Command('prunelens')
@@ -48,6 +59,35 @@ export function buildProgram(): Command {
     .option('--std <s>', 'per-channel standard deviations (default: model metadata)')
     .option('--json', 'machine-readable output')
     .action((model: string, flags) => runEval(model, flags));
+  program
+    .command('scan')
+    .description('layer-wise sensitivity: prune each dependency group alone at several ratios and measure the damage')
+    .argument('<model>', 'model file (.onnx)')
+    .option('--data <path>', 'calibration data: image folder (labels from sub-folders), .npy/.npz, or IDX images; default synthetic')
+    .option('--labels <file>', 'labels for IDX or .npy data')
+    .option('--preprocess <spec>', 'image preprocessing, e.g. "resize=256;crop=224;mean=0.485,0.456,0.406;std=0.229,0.224,0.225;order=rgb;layout=nchw", or a JSON file')
+    .option('--samples <N>', 'samples to use (seeded choice)', '64')
+    .option('--ratios <list>', 'pruning ratios to scan', '0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9')
+    .option('--metric <name>', 'agreement | kl | rel-l2 | cosine | accuracy | top5 (default: agreement for classifiers, rel-l2 otherwise)')
+    .option('--criterion <name>', 'which channels go at each ratio: l1 | l2 | fpgm | bn | lamp | random', 'l1')
+    .option('--reduce <how>', 'combine member scores of a group: mean | sum | max', 'mean')
+    .option('--mode <mode>', 'structured (channels per group) | unstructured (weights per layer)', 'structured')
+    .option('--output-name <name>', 'model output the metric reads (default: the first)')
+    .option('--only <ids>', 'scan only these group ids or layer names (comma-separated)')
+    .option('--batch <N>', 'samples per ONNX Runtime run', '32')
+    .option('--max-memory <MB>', 'memory for cached intermediate values', '1024')
+    .option('--threads <N>', 'ONNX Runtime threads (default: all cores)')
+    .option('--seed <N>', 'seed for synthetic data, sample choice and the random criterion', '1')
+    .option('--round-to <N>', 'keep a multiple of N channels per group')
+    .option('--min-channels <N>', 'keep at least N channels per group')
+    .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input (repeatable)', collect)
+    .option('--no-cache', 'always recompute (results are cached by model hash, data and settings)')
+    .option('--cache-dir <dir>', 'where results are cached (default ~/.cache/prunelens)')
+    .option('-o, --output <file>', 'write the full result as JSON')
+    .option('--csv <file>', 'write one row per (group, ratio) as CSV')
+    .option('--force', 'replace existing output files')
+    .option('--json', 'print the full result as JSON')
+    .action((model: string, flags) => runScan(model, flags, interruptSignal()));
   return program;
 }
 

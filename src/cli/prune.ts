@@ -18,7 +18,7 @@ export interface PruneFlags {
   json?: boolean;
 }
 
-function number(flag: string, v: string | undefined): number | undefined {
+export function number(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n)) throw new PruneLensError(`${flag} expects a number, got '${v}'`);

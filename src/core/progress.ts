@@ -9,6 +9,8 @@ export interface ProgressEvent {
   done: number;
   total: number;
   message?: string;
+  /** Estimated seconds left in this phase, when the engine can tell. */
+  eta?: number;
 }
 
 export type ProgressFn = (event: ProgressEvent) => void;

@@ -35,3 +35,8 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
   let done = 0;
   while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
 }
+
+/** A text file (reports, JSON results) written atomically. */
+export function writeTextAtomic(target: string, text: string, opts: WriteOptions = {}): void {
+  writeFileAtomic(target, (fd) => writeAll(fd, Buffer.from(text, 'utf8')), opts);
+}

@@ -240,7 +240,7 @@ function syncTensor(t: Tensor): TensorProto {
   return p;
 }
 
-function syncValueInfo(v: ValueInfo): ValueInfoProto {
+export function syncValueInfo(v: ValueInfo): ValueInfoProto {
   const p = v.origin as ValueInfoProto | undefined;
   if (p && !v.changed) {
     assign(p, 'name', v.name);

@@ -1,0 +1,144 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { CRITERIA, type CriterionName, type Reduction } from '../core/criteria/index.js';
+import { parsePreprocess } from '../core/data/preprocess.js';
+import { PruneLensError } from '../core/errors.js';
+import { METRICS, type MetricName } from '../core/sensitivity/metrics.js';
+import { scanModel, type ScanResult } from '../core/sensitivity/scan.js';
+import { writeTextAtomic } from '../core/util/atomic.js';
+import { emit, pct, si, table } from './format.js';
+import { number } from './prune.js';
+import { withProgress } from './progress.js';
+
+export interface ScanFlags {
+  data?: string;
+  labels?: string;
+  preprocess?: string;
+  samples?: string;
+  ratios?: string;
+  metric?: string;
+  criterion?: string;
+  reduce?: string;
+  mode?: string;
+  outputName?: string;
+  batch?: string;
+  maxMemory?: string;
+  threads?: string;
+  only?: string;
+  seed?: string;
+  roundTo?: string;
+  minChannels?: string;
+  inputShape?: string[];
+  cache?: boolean;
+  cacheDir?: string;
+  output?: string;
+  csv?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+/** Where scans are cached between runs: $XDG_CACHE_HOME/prunelens or ~/.cache/prunelens. */
+export function defaultCacheDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'prunelens');
+}
+
+export async function runScan(model: string, flags: ScanFlags, signal?: AbortSignal): Promise<void> {
+  const criterion = (flags.criterion ?? 'l1') as CriterionName;
+  if (!CRITERIA.includes(criterion)) throw new PruneLensError(`--criterion must be one of ${CRITERIA.join(', ')}`);
+  const metric = flags.metric as MetricName | undefined;
+  if (metric && !METRICS.includes(metric)) throw new PruneLensError(`--metric must be one of ${METRICS.join(', ')}`);
+  const mode = (flags.mode ?? 'structured') as 'structured' | 'unstructured';
+  if (mode !== 'structured' && mode !== 'unstructured') throw new PruneLensError('--mode must be structured or unstructured');
+  const ratios = flags.ratios?.split(',').map((r) => {
+    const v = Number(r);
+    if (!(v > 0 && v < 1)) throw new PruneLensError(`--ratios takes fractions in (0, 1), e.g. 0.1,0.3,0.5; got '${r}'`);
+    return v;
+  });
+  for (const file of [flags.output, flags.csv]) {
+    if (file && !flags.force && fs.existsSync(file)) throw new PruneLensError(`${file} already exists (pass --force to replace it)`);
+  }
+  const result = await withProgress((onProgress) =>
+    scanModel(model, {
+      data: flags.data,
+      labels: flags.labels,
+      preprocess: parsePreprocess(flags.preprocess),
+      samples: number('--samples', flags.samples),
+      ratios,
+      metric,
+      criterion,
+      reduce: (flags.reduce ?? 'mean') as Reduction,
+      mode,
+      output: flags.outputName,
+      batch: number('--batch', flags.batch),
+      maxMemoryMB: number('--max-memory', flags.maxMemory),
+      threads: number('--threads', flags.threads),
+      only: flags.only?.split(','),
+      seed: number('--seed', flags.seed),
+      roundTo: number('--round-to', flags.roundTo),
+      minChannels: number('--min-channels', flags.minChannels),
+      inputShapes: flags.inputShape,
+      cacheDir: flags.cache === false ? undefined : flags.cacheDir ?? defaultCacheDir(),
+      onProgress,
+      signal,
+    }),
+  );
+  // Results are written only once the whole scan is done: a cancelled scan leaves no partial file.
+  if (flags.output) writeTextAtomic(flags.output, JSON.stringify(result, null, 2) + '\n', { overwrite: flags.force });
+  if (flags.csv) writeTextAtomic(flags.csv, toCsv(result), { overwrite: flags.force });
+  emit(result, flags.json, render);
+}
+
+export function toCsv(r: ScanResult): string {
+  const rows = r.targets.flatMap((t) =>
+    t.points.map((p) => [
+      t.kind, t.id, t.sources.join(' '), t.channels ?? '', t.params, t.macs, p.ratio, p.kept, p.removed, p.paramsRemoved,
+      p.macsRemoved, p.loss, p.metrics.agreement ?? '', p.metrics.kl ?? '', p.metrics['rel-l2'], p.metrics.cosine,
+      p.metrics.accuracy ?? '', p.metrics.top5 ?? '',
+    ]),
+  );
+  return stringify(rows, {
+    header: true,
+    columns: ['kind', 'id', 'sources', 'channels', 'params', 'macs', 'ratio', 'kept', 'removed', 'params_removed',
+      'macs_removed', 'loss', 'agreement', 'kl', 'rel_l2', 'cosine', 'accuracy', 'top5'],
+  });
+}
+
+const fmt = (m: MetricName, v: number) => (m === 'kl' || m === 'rel-l2' ? v.toFixed(3) : `${(100 * v).toFixed(1)}`);
+
+function render(r: ScanResult): string {
+  const m = r.settings.metric;
+  const value = (p: ScanResult['targets'][number]['points'][number]) => fmt(m, p.metrics[m] ?? 0);
+  const ranked = [...r.targets].sort((a, b) => b.sensitivity - a.sensitivity);
+  const lines = [
+    `${path.basename(r.model.path)}: ${r.settings.mode} scan of ${r.targets.length} ${r.settings.mode === 'structured' ? 'groups' : 'layers'} ` +
+      `x ${r.settings.ratios.length} ratios on ${r.data.description}`,
+    `metric: ${m}${m === 'kl' || m === 'rel-l2' ? ' (lower is better)' : ' (%, higher is better)'} on output '${r.settings.output}'` +
+      (r.dense.metrics.accuracy !== undefined ? `; dense accuracy ${(100 * r.dense.metrics.accuracy).toFixed(1)}%` : ''),
+    '',
+    table(
+      ['id', 'layers', r.settings.mode === 'structured' ? 'ch' : 'params', 'MACs', ...r.settings.ratios.map((x) => `${Math.round(x * 100)}%`)],
+      ranked.map((t) => [
+        String(t.id),
+        t.sources.length > 2 ? `${t.sources.slice(0, 2).join(', ')} +${t.sources.length - 2}` : t.sources.join(', '),
+        r.settings.mode === 'structured' ? String(t.channels) : si(t.params),
+        pct(t.macs, r.model.macs),
+        ...t.points.map(value),
+      ]),
+      [2, 3, ...r.settings.ratios.map((_, i) => i + 4)],
+    ),
+    '',
+    `most sensitive: ${ranked.slice(0, 3).map((t) => `${t.id} (${t.sources[0]})`).join(', ')}`,
+    `least sensitive: ${ranked.slice(-3).reverse().map((t) => `${t.id} (${t.sources[0]})`).join(', ')}`,
+  ];
+  if (r.skipped.length) lines.push(`not scanned: ${r.skipped.length} groups (e.g. ${r.skipped[0].id}: ${r.skipped[0].reason})`);
+  const t = r.timing;
+  lines.push(
+    t.cached
+      ? 'reused a cached result (same model, data and settings)'
+      : `${t.steps} steps in ${(t.totalMs / 1000).toFixed(1)} s (dense ${(t.denseMs / 1000).toFixed(1)} s, sessions ${(t.sessionMs / 1000).toFixed(1)} s, runs ${(t.runMs / 1000).toFixed(1)} s)`,
+  );
+  lines.push(...r.notes.map((n) => `note: ${n}`));
+  return lines.join('\n');
+}

@@ -1,0 +1,133 @@
+/**
+ * Calibration data for scans: model-ready tensors for N samples, optional labels, and an honest description.
+ * Everything is loaded and checked against the model's inputs before any compute starts.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PruneLensError } from '../errors.js';
+import type { DType } from '../ir/dtype.js';
+import type { Model } from '../ir/graph.js';
+import { ort } from '../runtime/ort.js';
+import { syntheticFeeds } from '../runtime/feeds.js';
+import { runtimeInputs } from '../shapes/inputs.js';
+import { choose } from './choose.js';
+import { loadImageFolder } from './images.js';
+import { loadIdxSet } from './labelled.js';
+import { loadNumpy } from './npy.js';
+import { completePreprocess, type ImagePreprocess } from './preprocess.js';
+
+export type DataKind = 'synthetic' | 'idx' | 'npy' | 'npz' | 'images';
+
+export interface CalibrationOptions {
+  /** Folder of images, .npy/.npz, IDX images file; none = synthetic Gaussian inputs. */
+  data?: string;
+  /** IDX or .npy labels (image folders take labels from sub-folder names, .npz from a `labels`/`y` array). */
+  labels?: string;
+  preprocess?: Partial<ImagePreprocess>;
+  /** How many samples to use (a seeded, deterministic choice when the data has more). */
+  samples?: number;
+  seed?: number;
+}
+
+export interface CalibrationSet {
+  kind: DataKind;
+  count: number;
+  /** One tensor per runtime input with the samples stacked on axis 0. */
+  inputs: Record<string, ort.Tensor>;
+  labels?: Int32Array;
+  /** Class names when the data names them (image sub-folders). */
+  classes?: string[];
+  description: string;
+}
+
+export const DEFAULT_SAMPLES = 64;
+
+/**
+ * Per-sample shapes of the model's inputs, from the resolved input shapes (axis 0 is the batch). Models with a
+ * fixed batch of B take B samples per run.
+ */
+export function sampleDims(inputShapes: Record<string, number[]>): Record<string, number[]> {
+  return Object.fromEntries(Object.entries(inputShapes).map(([k, d]) => [k, d.slice(1)]));
+}
+
+export async function loadCalibration(
+  model: Model,
+  inputShapes: Record<string, number[]>,
+  opts: CalibrationOptions = {},
+): Promise<CalibrationSet> {
+  const inputs = runtimeInputs(model);
+  const want = opts.samples ?? DEFAULT_SAMPLES;
+  if (!(Number.isInteger(want) && want > 0)) throw new PruneLensError(`--samples must be a positive whole number, got ${opts.samples}`);
+  if (!opts.data) {
+    if (opts.labels) throw new PruneLensError('--labels needs --data');
+    const shapes = Object.fromEntries(Object.entries(inputShapes).map(([k, d]) => [k, [want, ...d.slice(1)]]));
+    return {
+      kind: 'synthetic',
+      count: want,
+      inputs: syntheticFeeds(model, shapes, opts.seed ?? 1),
+      description: `${want} synthetic Gaussian samples (seed ${opts.seed ?? 1}): measures fidelity to the dense model only`,
+    };
+  }
+  const file = opts.data;
+  if (!fs.existsSync(file)) throw new PruneLensError(`--data ${file}: no such file or folder`);
+  if (inputs.length !== 1) {
+    throw new PruneLensError(`--data feeds one input, but the model has ${inputs.length}: ${inputs.map((i) => i.name).join(', ')}`);
+  }
+  const input = inputs[0];
+  const dims = inputShapes[input.name].slice(1);
+  const pre = completePreprocess(model, opts.preprocess ?? {});
+  let set: { kind: DataKind; data: Float32Array; dims: number[]; count: number; labels?: Int32Array; classes?: string[] };
+  if (fs.statSync(file).isDirectory()) {
+    set = { kind: 'images', ...(await loadImageFolder(file, dims, pre, { samples: want, seed: opts.seed ?? 1 })) };
+  } else if (/\.npz$/i.test(file) || /\.npy$/i.test(file)) {
+    const np = await loadNumpy(file, opts.labels, input.name);
+    set = { kind: /\.npz$/i.test(file) ? 'npz' : 'npy', ...np };
+  } else {
+    if (!opts.labels) throw new PruneLensError(`--data ${path.basename(file)}: IDX images need --labels (an IDX labels file)`);
+    const idx = loadIdxSet(file, opts.labels, pre);
+    set = { kind: 'idx', data: idx.inputs, dims: idx.sampleDims, count: idx.count, labels: idx.labels };
+  }
+  const data = conform(set.data, set.dims, dims, input.name, file);
+  const chosen = choose(set.count, want, opts.seed ?? 1);
+  const per = dims.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(chosen.length * per);
+  chosen.forEach((s, i) => out.set(data.subarray(s * per, (s + 1) * per), i * per));
+  const labels = set.labels ? Int32Array.from(chosen, (s) => set.labels![s]) : undefined;
+  return {
+    kind: set.kind,
+    count: chosen.length,
+    inputs: { [input.name]: new ort.Tensor(dtypeOf(input.dtype), out, [chosen.length, ...dims]) },
+    labels,
+    classes: set.classes,
+    description:
+      `${chosen.length} ${labels ? 'labelled' : 'unlabelled'} samples` +
+      (chosen.length < set.count ? ` (seeded choice of ${set.count})` : '') + ` from ${path.basename(file)} (${set.kind})`,
+  };
+}
+
+function dtypeOf(d: DType): 'float32' {
+  if (d !== 'float32') throw new PruneLensError(`--data feeds float32 inputs; this model's input is ${d}`);
+  return d;
+}
+
+/** Accepts data whose per-sample dims equal the model's, or hold the same elements in the same order (e.g. HxW vs 1xHxW). */
+function conform(data: Float32Array, have: number[], want: number[], name: string, file: string): Float32Array {
+  const n = (d: number[]) => d.reduce((a, b) => a * b, 1);
+  const squeeze = (d: number[]) => d.filter((x) => x !== 1).join('x');
+  if (have.join('x') === want.join('x') || (n(have) === n(want) && squeeze(have) === squeeze(want))) return data;
+  throw new PruneLensError(
+    `${path.basename(file)}: samples are ${have.join('x')}, but input '${name}' takes ${want.join('x')} per sample ` +
+      '(pass --input-shape for a dynamic input, or --preprocess crop=HxW)',
+  );
+}
+
+/** Feeds for samples [start, start + n) (views, no copy). */
+export function sliceFeeds(set: CalibrationSet, start: number, n: number): Record<string, ort.Tensor> {
+  const out: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(set.inputs)) {
+    const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
+    const data = (t.data as Float32Array).subarray(start * per, (start + n) * per);
+    out[name] = new ort.Tensor(t.type as 'float32', data as Float32Array, [n, ...t.dims.slice(1)]);
+  }
+  return out;
+}

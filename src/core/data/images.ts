@@ -1,0 +1,85 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { PruneLensError } from '../errors.js';
+import { choose } from './choose.js';
+import { normalise, type ImagePreprocess } from './preprocess.js';
+
+const IMAGE = /\.(png|jpe?g|webp|bmp|tiff?|gif)$/i;
+
+export interface ImageFolder {
+  data: Float32Array;
+  dims: number[];
+  count: number;
+  labels?: Int32Array;
+  classes?: string[];
+}
+
+/**
+ * A folder of images, labelled by sub-folder name when every image sits in a sub-folder (ImageNet layout), with
+ * the model's preprocessing. Only the chosen samples are decoded; unreadable files are named before compute.
+ */
+export async function loadImageFolder(
+  dir: string,
+  sampleDims: number[],
+  pre: ImagePreprocess,
+  opts: { samples: number; seed: number },
+): Promise<ImageFolder> {
+  const top = fs.readdirSync(dir, { withFileTypes: true });
+  const subdirs = top.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const flat = top.filter((e) => e.isFile() && IMAGE.test(e.name)).map((e) => path.join(dir, e.name)).sort();
+  let files: { file: string; label?: number }[];
+  let classes: string[] | undefined;
+  if (flat.length === 0 && subdirs.length > 0) {
+    classes = subdirs;
+    files = subdirs.flatMap((c, label) =>
+      fs.readdirSync(path.join(dir, c)).filter((f) => IMAGE.test(f)).sort().map((f) => ({ file: path.join(dir, c, f), label })),
+    );
+  } else {
+    files = flat.map((file) => ({ file }));
+  }
+  if (files.length === 0) throw new PruneLensError(`--data ${dir}: no images (.png, .jpg, .webp, …) found`);
+  const chosen = choose(files.length, opts.samples, opts.seed).map((i) => files[i]);
+
+  const layout = pre.layout ?? (sampleDims.length === 3 && [1, 3].includes(sampleDims[2]) && ![1, 3].includes(sampleDims[0]) ? 'nhwc' : 'nchw');
+  if (sampleDims.length !== 3) throw new PruneLensError(`image data needs an input of rank 4, this one takes ${sampleDims.join('x')} per sample`);
+  const [c, h, w] = layout === 'nchw' ? sampleDims : [sampleDims[2], sampleDims[0], sampleDims[1]];
+  if (c !== 1 && c !== 3) throw new PruneLensError(`image data needs 1 or 3 input channels, the model takes ${c}`);
+  const [ch, cw] = pre.crop ?? [h, w];
+  if (ch !== h || cw !== w) throw new PruneLensError(`--preprocess crop ${ch}x${cw} does not match the model's input ${h}x${w}`);
+  const resize = pre.resize ?? Math.max(h, w);
+  if (resize < Math.max(h, w)) throw new PruneLensError(`--preprocess resize=${resize} is smaller than the ${h}x${w} crop`);
+  const per = c * h * w;
+  const data = new Float32Array(chosen.length * per);
+  for (const [i, { file }] of chosen.entries()) {
+    let raw: Buffer;
+    try {
+      let img = sharp(file).rotate().removeAlpha();
+      img = c === 1 ? img.grayscale() : img.toColourspace('srgb');
+      // shorter side to `resize`, then the centre crop
+      img = img.resize(resize, resize, { fit: 'outside' });
+      const resized = await img.raw().toBuffer({ resolveWithObject: true });
+      const { width, height } = resized.info;
+      raw = await sharp(resized.data, { raw: { width, height, channels: resized.info.channels } })
+        .extract({ left: Math.floor((width - w) / 2), top: Math.floor((height - h) / 2), width: w, height: h })
+        .raw()
+        .toBuffer();
+    } catch (e) {
+      throw new PruneLensError(`${file}: cannot read as an image (${(e as Error).message.split('\n')[0]})`);
+    }
+    const out = data.subarray(i * per, (i + 1) * per);
+    for (let p = 0; p < h * w; p++) {
+      for (let k = 0; k < c; k++) {
+        const src = raw[p * c + (pre.order === 'bgr' && c === 3 ? 2 - k : k)];
+        out[layout === 'nchw' ? k * h * w + p : p * c + k] = normalise(src, k, pre);
+      }
+    }
+  }
+  return {
+    data,
+    dims: sampleDims,
+    count: chosen.length,
+    labels: classes ? Int32Array.from(chosen, (f) => f.label!) : undefined,
+    classes,
+  };
+}

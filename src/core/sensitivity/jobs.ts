@@ -1,0 +1,117 @@
+/** The scan's units of work: one per dependency group (structured) or per weighted layer (unstructured). */
+import { analyzeDependencies, describeGroup } from '../deps/analyze.js';
+import type { Model } from '../ir/graph.js';
+import type { ShapeResult } from '../shapes/types.js';
+import { planSuffix } from './instrument.js';
+import { valueBytes } from './runs.js';
+import { selectByRatio, type SelectOptions } from '../surgery/select.js';
+import type { MaskSite } from './instrument.js';
+import type { ScanResult, ScanTargetResult } from './scan.js';
+import { groupTarget, layerTargets, type MaskArray } from './targets.js';
+
+export interface Step {
+  /** Steps with equal keys mask the same weights (small groups at neighbouring ratios): measured once. */
+  key: string;
+  masks: MaskArray[];
+  kept: number;
+  removed: number;
+  params: number;
+  macs: number;
+}
+
+export interface Job {
+  kind: 'group' | 'layer';
+  id: number | string;
+  info: Omit<ScanTargetResult, 'points' | 'sensitivity'>;
+  sites: MaskSite[];
+  step(ratio: number): Step;
+  frontier: string[];
+  frontierBytes: number;
+  cut: boolean;
+}
+
+const selected = (only: string[] | undefined, keys: (string | number)[]) => !only || keys.some((k) => only.includes(String(k)));
+
+export function groupJobs(
+  model: Model,
+  shapes: ShapeResult,
+  layerMacs: Map<string, number>,
+  opts: SelectOptions & { only?: string[] },
+  skipped: ScanResult['skipped'],
+): Job[] {
+  const dep = analyzeDependencies(model, shapes);
+  const jobs: Job[] = [];
+  for (const g of dep.groups) {
+    const info = describeGroup(g, model);
+    if (!selected(opts.only, [g.id, ...info.sources, ...info.members.map((m) => m.node)])) continue;
+    const t = info.prunable ? groupTarget(model, dep, g, layerMacs) : info.reason!;
+    if (typeof t === 'string') {
+      skipped.push({ id: g.id, sources: info.sources, reason: t });
+      continue;
+    }
+    jobs.push({
+      kind: 'group',
+      id: g.id,
+      info: { kind: 'group', id: g.id, sources: info.sources, members: info.members, channels: g.units.length, params: info.params, macs: t.macs },
+      sites: t.sites,
+      step(ratio) {
+        const remove = selectByRatio(model.graph, g, ratio, opts);
+        return { key: remove.join(','), masks: t.masks(remove), kept: g.units.length - remove.length, removed: remove.length, ...t.saved(remove) };
+      },
+      frontier: [],
+      frontierBytes: 0,
+      cut: true,
+    });
+  }
+  return jobs;
+}
+
+export function layerJobs(model: Model, layerMacs: Map<string, number>, opts: { only?: string[] }): Job[] {
+  return layerTargets(model, layerMacs)
+    .filter((t) => selected(opts.only, [t.node.name]))
+    .map((t) => ({
+      kind: 'layer' as const,
+      id: t.node.name,
+      info: { kind: 'layer' as const, id: t.node.name, sources: [t.node.name], members: [], params: t.params, macs: t.macs },
+      sites: t.sites,
+      step(ratio: number) {
+        const { masks, zeroed } = t.masks(ratio);
+        return { key: String(zeroed), masks, kept: t.params - zeroed, removed: zeroed, params: zeroed, macs: 0 };
+      },
+      frontier: [],
+      frontierBytes: 0,
+      cut: true,
+    }));
+}
+
+/**
+ * Groups jobs into batches that share one dense run, while the union of their frontiers (the dense values their
+ * suffixes read, for all samples) fits `budget` bytes. A job whose frontier alone does not fit runs from the
+ * graph inputs (cut = false), in a last batch.
+ */
+export function batchJobs(model: Model, shapes: ShapeResult, jobs: Job[], samples: number, budget: number, reusePrefix: boolean): Job[][] {
+  const bytes = (values: Iterable<string>) => [...values].reduce((s, v) => s + valueBytes(shapes, v), 0) * samples;
+  for (const j of jobs) {
+    j.frontier = planSuffix(model, j.sites, true).frontier;
+    j.frontierBytes = bytes(j.frontier);
+    j.cut = reusePrefix && j.frontierBytes <= budget;
+  }
+  const batches: Job[][] = [];
+  let current: Job[] = [];
+  let held = new Set<string>();
+  for (const j of jobs.filter((x) => x.cut)) {
+    const union = new Set([...held, ...j.frontier]);
+    if (current.length && bytes(union) > budget) {
+      batches.push(current);
+      current = [];
+      held = new Set(j.frontier);
+    } else {
+      held = union;
+    }
+    current.push(j);
+  }
+  if (current.length) batches.push(current);
+  const uncut = jobs.filter((j) => !j.cut);
+  if (uncut.length) batches.push(uncut);
+  return batches;
+}

@@ -1,0 +1,79 @@
+/** ONNX Runtime plumbing of a scan: batch size, dense runs with exposed values, stitching chunk outputs. */
+import * as path from 'node:path';
+import { sliceFeeds, type CalibrationSet } from '../data/calibration.js';
+import { PruneLensError, throwIfCancelled } from '../errors.js';
+import { bytesPerElement } from '../ir/dtype.js';
+import type { Model } from '../ir/graph.js';
+import { createSession, ort } from '../runtime/ort.js';
+import { runtimeInputs } from '../shapes/inputs.js';
+import type { ShapeResult } from '../shapes/types.js';
+import { withOutputs } from './instrument.js';
+import type { MaskArray } from './targets.js';
+
+export const DEFAULT_BATCH = 32;
+
+/** Samples per run: the user's choice, or the model's fixed batch when its inputs declare one. */
+export function batchSize(model: Model, count: number, batch?: number): number {
+  const fixed = runtimeInputs(model).map((i) => i.shape?.[0]).find((d): d is number => typeof d === 'number' && d > 0);
+  if (fixed !== undefined) {
+    if (count % fixed) throw new PruneLensError(`the model takes a fixed batch of ${fixed}: use a multiple of ${fixed} samples`);
+    return fixed;
+  }
+  if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) throw new PruneLensError(`--batch must be a positive whole number`);
+  return Math.min(batch ?? DEFAULT_BATCH, count);
+}
+
+/** Bytes of one sample of a value; graph inputs cost nothing extra (the calibration set holds them). */
+export function valueBytes(shapes: ShapeResult, value: string): number {
+  if (value in shapes.inputs) return 0;
+  const t = shapes.types.get(value);
+  if (!t) return Infinity;
+  const batch = Object.values(shapes.inputs)[0]?.[0] || 1;
+  return (t.dims.reduce((a, b) => a * b, 1) / batch) * bytesPerElement(t.dtype);
+}
+
+/** The dense model over all chunks, returning its outputs and the `extra` intermediate values per chunk. */
+export async function denseRun(
+  model: Model,
+  shapes: ShapeResult,
+  data: CalibrationSet,
+  chunks: number[][],
+  extra: string[],
+  threads: number,
+  signal?: AbortSignal,
+): Promise<Map<string, ort.Tensor[]>> {
+  const session = await createSession(withOutputs(model, shapes, extra), {
+    threads,
+    externalDataDir: model.path ? path.dirname(model.path) : undefined,
+  });
+  const out = new Map<string, ort.Tensor[]>(session.outputNames.map((o) => [o, []]));
+  try {
+    for (const [start, n] of chunks) {
+      throwIfCancelled(signal);
+      const r = await session.run(sliceFeeds(data, start, n));
+      for (const o of session.outputNames) out.get(o)!.push(r[o]);
+    }
+  } finally {
+    await session.release();
+  }
+  return out;
+}
+
+/** Chunk outputs stacked along axis 0, as float32. */
+export function concatChunks(parts: ort.Tensor[]): { dims: number[]; data: Float32Array } {
+  const total = parts.reduce((s, t) => s + t.size, 0);
+  const data = new Float32Array(total);
+  let o = 0;
+  for (const t of parts) {
+    const d = t.data;
+    if (d instanceof Float32Array) data.set(d, o);
+    else for (let i = 0; i < t.size; i++) data[o + i] = Number((d as ArrayLike<number | bigint>)[i]);
+    o += t.size;
+  }
+  const first = parts[0].dims;
+  return { dims: [parts.reduce((s, t) => s + (t.dims[0] ?? 1), 0), ...first.slice(1)], data };
+}
+
+export function maskType(m: MaskArray): 'float32' | 'float64' | 'float16' {
+  return m instanceof Float64Array ? 'float64' : m instanceof Uint16Array ? 'float16' : 'float32';
+}
