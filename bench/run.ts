@@ -13,6 +13,7 @@ import { analyzeDependencies, describeGroup } from '../src/core/deps/analyze.js'
 import { applyPruning } from '../src/core/surgery/apply.js';
 import { selectionsFor, pruneModel } from '../src/core/prune.js';
 import { measureLatency } from '../src/core/cost/latency.js';
+import { benchScan } from './scan.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHILD = path.join(ROOT, 'out/bench/child.js');
@@ -31,6 +32,7 @@ function measure(what: string, file: string): { ms: number; peakExtra: number } 
 
 async function main() {
   console.log(`PruneLens benchmarks — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, node ${process.version}`);
+  if (process.argv.includes('--scan')) return benchScan(torchvisionModel(ROOT, 'resnet18'), os.cpus().length);
   const file = torchvisionModel(ROOT, 'resnet50');
   const size = fs.statSync(file).size;
   console.log(`\n[load] ${path.basename(file)}: ${(size / 2 ** 20).toFixed(1)} MiB, median of ${RUNS} fresh processes`);
@@ -90,6 +92,7 @@ async function main() {
         `${((100 * (speedup - 1)) / (macRatio - 1)).toFixed(0)} % of the MAC reduction became speed`,
     );
   }
+  await benchScan(torchvisionModel(ROOT, 'resnet18'), os.cpus().length);
 }
 
 await main();

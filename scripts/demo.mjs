@@ -1,4 +1,4 @@
-// `npm run demo`: the main job on the bundled example model: inspect, prune 50 %, accuracy before and after.
+// `npm run demo`: the main job on the bundled example model: inspect, sensitivity scan, prune 50 %, accuracy before and after.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,6 +9,8 @@ const data = ['--data', 'examples/fashion-mnist-500-images-idx3-ubyte.gz', '--la
 const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'prunelens-demo-')), 'fashion-cnn-pruned50.onnx');
 const steps = [
   ['inspect', model],
+  // every group alone at 10…90 % on the 500 labelled samples: which layers can lose channels, which cannot
+  ['scan', model, ...data, '--samples', '500', '--no-cache'],
   ['prune', model, '-o', out, '--ratio', '0.5', '--criterion', 'l1'],
   ['eval', model, ...data],
   ['eval', out, ...data],

@@ -106,6 +106,26 @@ describe('sensitivity scan', () => {
     await checkAgainstPruning(torchvisionModel(ROOT, 'resnet18'), { samples: 2 }, [0, 7, 11], 0.3, dir);
   });
 
+  it('masks on consumer inputs give the same results as the masked twin (weights), on real models', async () => {
+    const models: [string, ScanOptions][] = [
+      [EXAMPLE, {}],
+      [OCR_MODELS[2], { inputShapes: ['x=1x3x48x192'] }],
+      [OCR_MODELS[1], { inputShapes: ['x=1x3x48x160'] }],
+    ];
+    if (hasTorch) for (const n of ['mobilenet_v3_small', 'googlenet']) models.push([torchvisionModel(ROOT, n), {}]);
+    else assert.ok(!process.env.CI, 'torchvision is missing on CI');
+    for (const [file, o] of models) {
+      const opts: ScanOptions = { ...o, samples: 2, ratios: [0.5], metric: 'rel-l2' };
+      const a = await scanModel(file, { ...opts, maskAt: 'inputs' });
+      const b = await scanModel(file, { ...opts, maskAt: 'weights' });
+      assert.equal(a.targets.length, b.targets.length);
+      a.targets.forEach((x, i) => {
+        const [p, q] = [x.points[0].metrics['rel-l2'], b.targets[i].points[0].metrics['rel-l2']];
+        assert.ok(Math.abs(p - q) <= 1e-3 * q + 1e-5, `${path.basename(file)} group ${x.id}: ${p} vs ${q}`);
+      });
+    }
+  });
+
   it('scans every group of the example, PP-OCR rec/cls and reuses the prefix', async () => {
     const r = await scanModel(EXAMPLE, { samples: 8, ratios: [0.3, 0.7] });
     assert.equal(r.targets.length, 6);

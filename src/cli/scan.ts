@@ -132,7 +132,7 @@ function render(r: ScanResult): string {
     `most sensitive: ${ranked.slice(0, 3).map((t) => `${t.id} (${t.sources[0]})`).join(', ')}`,
     `least sensitive: ${ranked.slice(-3).reverse().map((t) => `${t.id} (${t.sources[0]})`).join(', ')}`,
   ];
-  if (r.skipped.length) lines.push(`not scanned: ${r.skipped.length} groups (e.g. ${r.skipped[0].id}: ${r.skipped[0].reason})`);
+  if (r.skipped.length) lines.push(`not scanned: ${r.skipped.length} group${r.skipped.length === 1 ? "" : "s"} (e.g. ${r.skipped[0].id}: ${r.skipped[0].reason})`);
   const t = r.timing;
   lines.push(
     t.cached

@@ -7,7 +7,7 @@ import { valueBytes } from './runs.js';
 import { selectByRatio, type SelectOptions } from '../surgery/select.js';
 import type { MaskSite } from './instrument.js';
 import type { ScanResult, ScanTargetResult } from './scan.js';
-import { groupTarget, layerTargets, type MaskArray } from './targets.js';
+import { groupTarget, layerTargets, type MaskArray, type MaskPlacement } from './targets.js';
 
 export interface Step {
   /** Steps with equal keys mask the same weights (small groups at neighbouring ratios): measured once. */
@@ -36,7 +36,7 @@ export function groupJobs(
   model: Model,
   shapes: ShapeResult,
   layerMacs: Map<string, number>,
-  opts: SelectOptions & { only?: string[] },
+  opts: SelectOptions & { only?: string[]; maskAt?: MaskPlacement },
   skipped: ScanResult['skipped'],
 ): Job[] {
   const dep = analyzeDependencies(model, shapes);
@@ -44,7 +44,7 @@ export function groupJobs(
   for (const g of dep.groups) {
     const info = describeGroup(g, model);
     if (!selected(opts.only, [g.id, ...info.sources, ...info.members.map((m) => m.node)])) continue;
-    const t = info.prunable ? groupTarget(model, dep, g, layerMacs) : info.reason!;
+    const t = info.prunable ? groupTarget(model, dep, g, layerMacs, shapes, opts.maskAt) : info.reason!;
     if (typeof t === 'string') {
       skipped.push({ id: g.id, sources: info.sources, reason: t });
       continue;

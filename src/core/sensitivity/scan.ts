@@ -22,6 +22,7 @@ import { buildInstrumented } from './instrument.js';
 import { batchJobs, groupJobs, layerJobs, type Job } from './jobs.js';
 import { compareOutput, describeOutput, lossOf, type MetricName, type Metrics, type OutputRef } from './metrics.js';
 import { batchSize, concatChunks, denseRun, maskType } from './runs.js';
+import type { MaskPlacement } from './targets.js';
 
 export const DEFAULT_RATIOS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 export const SCAN_VERSION = 1;
@@ -42,6 +43,8 @@ export interface ScanOptions extends AnalyseOptions, CalibrationOptions, SelectO
   threads?: number;
   /** Scan only these group ids (structured) or layer names (unstructured). */
   only?: string[];
+  /** Where structured masks go (see MaskPlacement); 'weights' is the masked twin itself, for checks and benchmarks. */
+  maskAt?: MaskPlacement;
   /** Run each step from the graph inputs (for measuring what prefix reuse buys). */
   noPrefixReuse?: boolean;
 }
@@ -144,7 +147,7 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
     minChannels: opts.minChannels,
   };
   const modelHash = fileSha256(file);
-  const cacheFile = opts.cacheDir ? path.join(opts.cacheDir, `scan-${cacheKey(modelHash, { ...settings, metric: opts.metric ?? ('auto' as MetricName) }, data, opts.only)}.json`) : undefined;
+  const cacheFile = opts.cacheDir ? path.join(opts.cacheDir, `scan-${cacheKey(modelHash, { ...settings, metric: opts.metric ?? ('auto' as MetricName) }, data, opts.only, opts.maskAt)}.json`) : undefined;
   if (cacheFile && fs.existsSync(cacheFile)) {
     try {
       const hit = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as ScanResult;
@@ -294,9 +297,9 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
   return result;
 }
 
-function cacheKey(modelHash: string, settings: ScanResult['settings'], data: CalibrationSet, only?: string[]): string {
+function cacheKey(modelHash: string, settings: ScanResult["settings"], data: CalibrationSet, only?: string[], maskAt?: MaskPlacement): string {
   const tensors = Object.values(data.inputs).map((t) => t.data as ArrayBufferView);
-  return sha256(modelHash, JSON.stringify({ v: SCAN_VERSION, settings, only }), ...tensors, data.labels ?? '').slice(0, 32);
+  return sha256(modelHash, JSON.stringify({ v: SCAN_VERSION, settings, only, maskAt }), ...tensors, data.labels ?? '').slice(0, 32);
 }
 
 function notes(mode: ScanResult['settings']['mode'], data: CalibrationSet, ref: OutputRef): string[] {

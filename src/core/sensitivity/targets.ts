@@ -6,6 +6,7 @@
 import type { DepGraph, Group } from '../deps/analyze.js';
 import type { DType } from '../ir/dtype.js';
 import type { Model, Node } from '../ir/graph.js';
+import type { ShapeResult } from '../shapes/types.js';
 import { removedBySpace } from '../surgery/apply.js';
 import type { MaskSite } from './instrument.js';
 
@@ -35,23 +36,48 @@ export interface GroupTarget {
   macs: number;
 }
 
+/**
+ * Where a group's masks go. 'inputs' (default): on the data input of each consumer that sums over the group's
+ * channels (the 'in' slices), so weights stay constant and ONNX Runtime keeps its fast pre-packed kernels; the
+ * removed channels then reach no consumer, which is exactly what pruning does. 'weights': every member's slice
+ * (the masked twin itself); also the fallback for consumers whose input cannot be masked one-to-one.
+ */
+export type MaskPlacement = 'inputs' | 'weights';
+
 /** Masks for a group, or a reason it cannot be masked (e.g. integer weights). */
-export function groupTarget(model: Model, dep: DepGraph, group: Group, layerMacs: Map<string, number>): GroupTarget | string {
+export function groupTarget(
+  model: Model,
+  dep: DepGraph,
+  group: Group,
+  layerMacs: Map<string, number>,
+  shapes: ShapeResult,
+  placement: MaskPlacement = 'inputs',
+): GroupTarget | string {
   const g = model.graph;
   const byName = new Map(g.nodes.map((n) => [n.name, n]));
   const keys = new Map<string, { site: MaskSite; slices: Group['params'] }>();
+  const add = (key: string, site: MaskSite, p: Group['params'][number]) => {
+    let k = keys.get(key);
+    if (!k) keys.set(key, (k = { site, slices: [] }));
+    k.slices.push(p);
+  };
+  const onInputs = placement === 'inputs' && group.params.some((p) => p.role === 'in');
   for (const p of group.params) {
     const node = byName.get(p.node)!;
     const t = g.constant(node.inputs[p.input]);
     if (!t) return `${p.node}: input ${p.input} is not a constant`;
     if (!MASKABLE.includes(t.dtype)) return `${p.node}: ${t.dtype} weights cannot be masked`;
-    const key = `${p.node}\u0000${p.input}\u0000${p.axis}`;
-    let k = keys.get(key);
-    if (!k) {
-      const dims = t.dims.map((d, i) => (i === p.axis ? d : 1));
-      keys.set(key, (k = { site: { node: p.node, input: p.input, dims, dtype: t.dtype }, slices: [] }));
+    if (onInputs && p.role !== 'in') continue;
+    const space = dep.spaces[p.space];
+    const input = node.inputs.indexOf(space.value);
+    const type = shapes.types.get(space.value);
+    const oneToOne = t.dims[p.axis] === space.size * p.block && node.int('group', 1) === 1;
+    if (onInputs && input >= 0 && oneToOne && type && MASKABLE.includes(type.dtype)) {
+      const dims = type.dims.map((_, i) => (i === space.axis ? t.dims[p.axis] : 1));
+      add(`${p.node}\u0000x${input}\u0000${space.axis}`, { node: p.node, input, dims, dtype: type.dtype }, p);
+    } else {
+      add(`${p.node}\u0000${p.input}\u0000${p.axis}`, { node: p.node, input: p.input, dims: t.dims.map((d, i) => (i === p.axis ? d : 1)), dtype: t.dtype }, p);
     }
-    k.slices.push(p);
   }
   const entries = [...keys.values()];
   const removed = (remove: number[]) => removedBySpace(dep, [{ group: group.id, remove }]);
