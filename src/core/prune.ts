@@ -10,8 +10,9 @@ import { decodeOnnx } from './formats/onnx/load.js';
 import { encodeOnnx, saveOnnx } from './formats/onnx/save.js';
 import type { Model } from './ir/graph.js';
 import { computeShapes } from './shapes/index.js';
-import { applyMask, applyPruning, type Selection } from './surgery/apply.js';
+import { applyPruning, type Selection } from './surgery/apply.js';
 import { selectByRatio, type SelectOptions } from './surgery/select.js';
+import { applyMask } from './surgery/twin.js';
 import { verifyAgainstTwin, type Verification } from './surgery/verify.js';
 
 /** A plan maps group ids or member layer names to a ratio or to explicit channel indices. */
@@ -58,7 +59,7 @@ export function selectionsFor(model: Model, dep: DepGraph, opts: PruneOptions): 
         sel.push({ group: g.id, remove: [...new Set(v)].sort((a, b) => a - b) });
       } else {
         if (!(v >= 0 && v < 1)) throw new PruneLensError(`plan: ratio for '${key}' must be in [0, 1), got ${v}`);
-        sel.push({ group: g.id, remove: selectByRatio(model.graph, g, v, opts) });
+        sel.push({ group: g.id, remove: selectByRatio(model.graph, g, v, opts).remove });
       }
     }
     return sel;
@@ -66,7 +67,7 @@ export function selectionsFor(model: Model, dep: DepGraph, opts: PruneOptions): 
   const ratio = opts.ratio ?? 0;
   for (const g of dep.groups) {
     if (!infos[g.id].prunable) continue;
-    const remove = selectByRatio(model.graph, g, ratio, opts);
+    const { remove } = selectByRatio(model.graph, g, ratio, opts);
     if (remove.length) sel.push({ group: g.id, remove });
   }
   return sel;

@@ -84,10 +84,23 @@ const conv: Rule = (c) => {
     c.fix({ kind: 'group', node: c.node.name, space: xs.id });
     return;
   }
+  // Grouped (ResNeXt): conv-group b reads input block b and writes output block b. Channels go equally from every
+  // block so that `group` stays valid; an input channel's weights are one column of its own block's rows.
   const os = c.source(out, 1);
-  const reason = `grouped convolution ${what(c)} (group=${group}) is not supported yet`;
-  if (os) c.block(os, reason);
-  if (xs) c.block(xs, reason);
+  if (os && cout / group < 2) c.block(os, `grouped convolution ${what(c)} has one output channel per group`);
+  else if (os) {
+    c.param(os, wName, 0, 'out');
+    if (bName && c.constant(bName)) c.param(os, bName, 0, 'bias');
+    c.balance(os, group);
+  }
+  if (xs) {
+    if (xs.axis !== 1) c.block(xs, `${what(c)} reads channels on axis ${xs.axis}`);
+    else if (cin !== cinPerGroup * group) c.block(xs, `${what(c)} has weights that do not match its ${cin} input channels`);
+    else {
+      c.param(xs, wName, 1, 'in', 1, group);
+      c.balance(xs, group);
+    }
+  }
 };
 
 const convTranspose: Rule = (c) => {
@@ -95,19 +108,25 @@ const convTranspose: Rule = (c) => {
   const w = c.constant(wName);
   const xs = c.space(x);
   const out = c.node.outputs[0];
-  if (!w || c.node.int('group', 1) !== 1) {
+  if (!w) {
     const os = c.source(out, 1);
-    const reason = w ? `grouped ${what(c)} is not supported yet` : `${what(c)} has computed weights`;
-    if (os) c.block(os, reason);
-    if (xs) c.block(xs, reason);
+    if (os) c.block(os, `${what(c)} has computed weights`);
+    if (xs) c.block(xs, `${what(c)} has computed weights`);
     return;
   }
+  // Weights are [Cin, Cout/group, …]: output channels are columns of their conv-group's rows.
+  const group = c.node.int('group', 1);
   const os = c.source(out, 1);
   if (os) {
-    c.param(os, wName, 1, 'out');
+    c.param(os, wName, 1, 'out', 1, group);
     if (bName && c.constant(bName)) c.param(os, bName, 0, 'bias');
+    if (group > 1) c.balance(os, group);
   }
-  if (xs) c.param(xs, wName, 0, 'in');
+  if (xs) {
+    if (xs.axis !== 1) return c.block(xs, `${what(c)} reads channels on axis ${xs.axis}`);
+    c.param(xs, wName, 0, 'in');
+    if (group > 1) c.balance(xs, group);
+  }
 };
 
 const gemm: Rule = (c) => {
@@ -175,6 +194,48 @@ function channelNorm(paramInputs: number[]): Rule {
     for (const o of c.node.outputs.slice(1)) if (o && c.used(o)) c.block(os, `${what(c)} training outputs are used`);
   };
 }
+
+/**
+ * GroupNormalization: channels go equally from each norm-group so that num_groups still divides them. Scale and
+ * bias are per channel (opset 21) or per group (opset 18, unchanged). Statistics span channels: see the twin.
+ */
+const groupNorm: Rule = (c) => {
+  const s = c.space(c.node.inputs[0]);
+  if (!s) return;
+  const groups = c.node.int('num_groups', 0);
+  if (s.axis !== 1) return c.block(s, `${what(c)} normalises groups along axis 1, channels are on axis ${s.axis}`);
+  if (!groups || s.size % groups !== 0 || s.size / groups < 2) return c.block(s, `${what(c)} has ${s.size / groups} channel(s) per group`);
+  const os = c.follow(s, c.node.outputs[0], 1);
+  if (!os) return;
+  c.balance(os, groups);
+  for (const p of c.node.inputs.slice(1, 3)) {
+    const t = p ? c.constant(p) : undefined;
+    if (p && !t) c.block(os, `${what(c)} has computed parameters`);
+    else if (t && t.dims[0] === s.size) c.param(os, p, 0, 'norm');
+  }
+  c.fix({ kind: 'norm', node: c.node.name, space: s.id });
+};
+
+/** LayerNormalization over axes axis…r−1: when those include the channels, scale and bias follow them. */
+const layerNorm: Rule = (c) => {
+  const s = c.space(c.node.inputs[0]);
+  if (!s) return;
+  const r = s.rank;
+  const os = c.follow(s, c.node.outputs[0], s.axis);
+  if (!os) return;
+  for (const o of c.node.outputs.slice(1)) if (o && c.used(o)) c.block(os, `${what(c)} statistics outputs are used`);
+  if (s.axis < norm(c.node.int('axis', -1), r)) return;
+  for (const p of c.node.inputs.slice(1, 3)) {
+    const t = p ? c.constant(p) : undefined;
+    if (p && !t) {
+      c.block(os, `${what(c)} has computed parameters`);
+      continue;
+    }
+    const local = t ? s.axis - (r - t.dims.length) : -1;
+    if (t && local >= 0 && t.dims[local] !== 1) c.param(os, p, local, 'norm');
+  }
+  c.fix({ kind: 'norm', node: c.node.name, space: s.id });
+};
 
 /** Broadcasting element-wise ops of any arity. */
 const elementwise: Rule = (c) => {
@@ -507,6 +568,8 @@ export const RULES: Record<string, Rule> = {
   MatMul: matmul,
   BatchNormalization: channelNorm([1, 2, 3, 4]),
   InstanceNormalization: channelNorm([1, 2]),
+  GroupNormalization: groupNorm,
+  LayerNormalization: layerNorm,
   Concat: concat,
   Split: split,
   Slice: slice,
