@@ -151,3 +151,31 @@ describe('normalisations across channels', () => {
     assert.match(infos[0].reason!, /GroupNormalization .* has 1 channel\(s\) per group/);
   });
 });
+
+describe('products', () => {
+  it('Gemm with transA/transB and constants on either side: every inner layer is prunable', async () => {
+    const { infos } = await analysed('gemm-trans');
+    const inner = infos.filter((g) => !/graph output/.test(g.reason ?? ''));
+    assert.equal(inner.length, 5);
+    assert.ok(inner.every((g) => g.prunable), JSON.stringify(inner.map((g) => g.reason)));
+    const left = inner.find((g) => g.sources.includes('Gemm_7'))!;
+    assert.ok(left.members.some((m) => m.node === 'Gemm_7' && m.role === 'out' && m.axis === 0));
+  });
+
+  it('attention: Q and K projections share their channels; V passes to the output projection', async () => {
+    const { infos } = await analysed('attention');
+    const qk = infos.find((g) => g.sources.length === 2)!;
+    assert.equal(qk.channels, 8);
+    assert.ok(qk.prunable);
+    assert.ok(infos.some((g) => g.channels === 12 && g.prunable && g.members.some((m) => m.role === 'in')));
+  });
+
+  it('a product whose contracted channels meet a tensor without them stays unprunable', async () => {
+    const b = new OnnxBuilder();
+    const x = b.input('x', [1, 6, 16]);
+    const q = b.op('MatMul', [x, b.init('q', [16, 16])]);
+    b.output(b.op('MatMul', [q, b.op('Transpose', [x], { perm: [0, 2, 1] })]));
+    const infos = await groupsOf(b.build(), 'x=1x6x16');
+    assert.match(infos[0].reason!, /contracts the channels with a tensor PruneLens cannot slice/);
+  });
+});

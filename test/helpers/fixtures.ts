@@ -242,6 +242,39 @@ export const FIXTURES: Fixture[] = [
     },
   },
   {
+    name: 'gemm-trans',
+    input: [2, 12],
+    build: () => {
+      // transA, transB both ways, and constant weights on the left of Gemm and MatMul
+      const b = new OnnxBuilder();
+      const h = b.op('Relu', [b.op('Gemm', [b.input('x', ['N', 12]), b.init('w1', [12, 16]), b.init('b1', [16])])]);
+      const t = b.op('Transpose', [h], { perm: [1, 0] }); // [16, N]
+      const h2 = b.op('Relu', [b.op('Gemm', [t, b.init('w2', [16, 10]), b.init('b2', [1, 10])], { transA: 1 })]); // [N, 10]
+      const h3 = b.op('Relu', [b.op('Gemm', [h2, b.init('w3', [8, 10])], { transB: 1 })]); // [N, 8]
+      const left = b.op('Relu', [b.op('Gemm', [b.init('w4', [6, 8]), h3, b.init('b4', [6, 1])], { transB: 1 })]); // [6, N]
+      const mm = b.op('Relu', [b.op('MatMul', [b.init('w5', [5, 6]), left])]); // [5, N]
+      const back = b.op('Gemm', [mm, b.init('w6', [5, 3])], { transA: 1 }); // [N, 3]
+      b.output(back);
+      return b.build();
+    },
+  },
+  {
+    name: 'attention',
+    input: [1, 6, 16],
+    build: () => {
+      // single-head self-attention: Q·Kᵀ contracts Q's and K's channels together; V's channels pass to the output
+      const b = new OnnxBuilder();
+      const x = b.input('x', [1, 6, 16]);
+      const proj = (n: number, name: string) => b.op('Add', [b.op('MatMul', [x, b.init(`${name}.w`, [16, n])]), b.init(`${name}.b`, [n])]);
+      const q = proj(8, 'q');
+      const k = b.op('Transpose', [proj(8, 'k')], { perm: [0, 2, 1] });
+      const s = b.op('Softmax', [b.op('Div', [b.op('MatMul', [q, k]), b.init('scale', [], [Math.sqrt(8)])])], { axis: -1 });
+      const o = b.op('MatMul', [s, proj(12, 'v')]);
+      b.output(b.op('MatMul', [b.op('Relu', [o]), b.init('o.w', [12, 16])]));
+      return b.build();
+    },
+  },
+  {
     name: 'grouped-shuffle',
     input: I,
     build: () => {
