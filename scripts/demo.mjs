@@ -9,7 +9,7 @@ const data = ['--data', 'examples/fashion-mnist-500-images-idx3-ubyte.gz', '--la
 const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'prunelens-demo-')), 'fashion-cnn-pruned50.onnx');
 const steps = [
   ['inspect', model],
-  ['prune', model, '-o', out, '--ratio', '0.5', '--criterion', 'l1'],
+  ['prune', model, '-o', out, '--ratio', '0.5', '--criterion', 'l1', ...data],
   ['eval', model, ...data],
   ['eval', out, ...data],
 ];

@@ -10,7 +10,7 @@ import { applyPruning, removedBySpace, zeroMembers } from '../src/core/surgery/a
 import { keepCount } from '../src/core/surgery/select.js';
 import { applyMask } from '../src/core/surgery/twin.js';
 import { verifyAgainstTwin } from '../src/core/surgery/verify.js';
-import { tmpdir } from './helpers/env.js';
+import { EXAMPLE, ROOT, tmpdir } from './helpers/env.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { OnnxBuilder } from './helpers/onnx-builder.js';
 
@@ -177,5 +177,34 @@ describe('products', () => {
     b.output(b.op('MatMul', [q, b.op('Transpose', [x], { perm: [0, 2, 1] })]));
     const infos = await groupsOf(b.build(), 'x=1x6x16');
     assert.match(infos[0].reason!, /contracts the channels with a tensor PruneLens cannot slice/);
+  });
+});
+
+describe('prune report', () => {
+  it('names the groups that criterion bn scored by l1 (no BatchNormalization)', async () => {
+    const { file, shapes, dep } = await analysed('grouped-conv');
+    const r = await pruneModel(file, path.join(dir, 'bn.onnx'), { ratio: 0.5, criterion: 'bn', inputShapes: shapes, overwrite: true });
+    const noBn = dep.groups.filter((g) => !g.params.some((p) => p.role === 'norm')).map((g) => g.id);
+    assert.deepEqual(r.bnFallback, r.groups.filter((g) => noBn.includes(g.id)).map((g) => g.id));
+    assert.ok(r.bnFallback!.length >= 2);
+    assert.ok(r.groups.every((g) => g.scoredBy === (r.bnFallback!.includes(g.id) ? 'l1' : 'bn')));
+    const l1 = await pruneModel(file, path.join(dir, 'l1.onnx'), { ratio: 0.5, inputShapes: shapes, overwrite: true });
+    assert.equal(l1.bnFallback, undefined);
+  });
+
+  it('verifies on real samples too when given data, and says which inputs it used', async () => {
+    const data = {
+      images: path.join(ROOT, 'examples/fashion-mnist-500-images-idx3-ubyte.gz'),
+      labels: path.join(ROOT, 'examples/fashion-mnist-500-labels-idx1-ubyte.gz'),
+    };
+    const r = await pruneModel(EXAMPLE, path.join(dir, 'example.onnx'), { ratio: 0.5, data, overwrite: true });
+    assert.ok(r.verification.passed);
+    assert.deepEqual(r.verification.inputs, { random: { seeds: [11, 12] }, real: { ...data, samples: 8 } });
+    assert.equal(r.verification.samples, 2 + 8);
+    const wrongShape = { images: data.images, labels: data.labels };
+    await assert.rejects(
+      pruneModel(fixture('residual').file, path.join(dir, 'r.onnx'), { ratio: 0.5, data: wrongShape, inputShapes: ['x=1x3x16x16'], overwrite: true }),
+      /samples are 1x28x28, input 'x' takes 3x16x16/,
+    );
   });
 });

@@ -34,6 +34,9 @@ export function buildProgram(): Command {
     .option('--round-to <N>', 'keep a multiple of N channels per group')
     .option('--min-channels <N>', 'keep at least N channels per group')
     .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input (repeatable)', collect)
+    .option('--data <images>', 'also verify on the first samples of these IDX images (with --labels)')
+    .option('--labels <labels>', 'IDX labels for --data')
+    .option('--samples <N>', 'how many --data samples to verify on', '8')
     .option('--force', 'replace the output file if it exists')
     .option('--json', 'machine-readable report')
     .action((model: string, flags) => runPrune(model, flags));

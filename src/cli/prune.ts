@@ -14,6 +14,9 @@ export interface PruneFlags {
   roundTo?: string;
   minChannels?: string;
   inputShape?: string[];
+  data?: string;
+  labels?: string;
+  samples?: string;
   force?: boolean;
   json?: boolean;
 }
@@ -55,6 +58,7 @@ export async function runPrune(model: string, flags: PruneFlags): Promise<void> 
   const reduce = (flags.reduce ?? 'mean') as Reduction;
   if (!['mean', 'sum', 'max'].includes(reduce)) throw new PruneLensError('--reduce must be mean, sum or max');
   if (flags.ratio !== undefined && flags.plan) throw new PruneLensError('give either --ratio or --plan, not both');
+  if (!flags.data !== !flags.labels) throw new PruneLensError('--data and --labels go together');
   const report = await withProgress((onProgress) =>
     pruneModel(model, flags.output, {
       ratio: number('--ratio', flags.ratio),
@@ -64,6 +68,7 @@ export async function runPrune(model: string, flags: PruneFlags): Promise<void> 
       roundTo: number('--round-to', flags.roundTo),
       minChannels: number('--min-channels', flags.minChannels),
       inputShapes: flags.inputShape,
+      data: flags.data ? { images: flags.data, labels: flags.labels!, samples: number('--samples', flags.samples) } : undefined,
       overwrite: flags.force,
       onProgress,
     }),
@@ -76,17 +81,23 @@ export function renderPrune(r: PruneReport): string {
     .filter((l) => l.outChannelsBefore !== undefined && l.outChannelsBefore !== l.outChannelsAfter)
     .map((l) => [l.name, l.op, `${l.outChannelsBefore} → ${l.outChannelsAfter}`, `${si(l.paramsBefore)} → ${si(l.paramsAfter)}`]);
   const v = r.verification;
+  const real = v.inputs.real ? ` and ${v.inputs.real.samples} samples of ${v.inputs.real.images}` : '';
+  const fallback = r.bnFallback?.length
+    ? [`  bn: ${r.bnFallback.length} group(s) without BatchNormalization, scored by l1: ${r.bnFallback.join(', ')}`]
+    : [];
   return [
     `pruned ${r.input}`,
     `  → ${r.output}`,
     `  criterion ${r.criterion} (${r.reduce} over group members), ${r.groups.length} groups pruned`,
+    ...fallback,
     '',
     table(['layer', 'op', 'channels', 'params'], rows, [2, 3]),
     '',
     `  params ${si(r.before.params)} → ${si(r.after.params)} (${pct(r.after.params, r.before.params)})`,
     `  MACs   ${si(r.before.macs)} → ${si(r.after.macs)} (${pct(r.after.macs, r.before.macs)})`,
     `  file   ${bytes(r.before.bytes)} → ${bytes(r.after.bytes)}`,
-    `  verified against the masked original on ${v.samples} inputs: max relative error ${v.maxRelError.toExponential(2)} ` +
+    `  verified against the masked original on ${v.inputs.random.seeds.length} random inputs${real}: ` +
+      `max relative error ${v.maxRelError.toExponential(2)} ` +
       `(tolerance ${v.tolerance})`,
   ].join('\n');
 }

@@ -10,10 +10,12 @@ import { decodeOnnx } from './formats/onnx/load.js';
 import { encodeOnnx, saveOnnx } from './formats/onnx/save.js';
 import type { Model } from './ir/graph.js';
 import { computeShapes } from './shapes/index.js';
+import { loadIdxSet, preprocessFromModel } from './data/labelled.js';
+import { sampleFeeds } from './runtime/feeds.js';
 import { applyPruning, type Selection } from './surgery/apply.js';
 import { selectByRatio, type SelectOptions } from './surgery/select.js';
 import { applyMask } from './surgery/twin.js';
-import { verifyAgainstTwin, type Verification } from './surgery/verify.js';
+import { verifyAgainstTwin, type RealInputs, type Verification } from './surgery/verify.js';
 
 /** A plan maps group ids or member layer names to a ratio or to explicit channel indices. */
 export type PlanEntries = Record<string, number | number[]>;
@@ -22,7 +24,12 @@ export interface PruneOptions extends AnalyseOptions, SelectOptions {
   ratio?: number;
   plan?: PlanEntries;
   overwrite?: boolean;
+  /** Labelled IDX samples to verify on besides the random inputs (the first `samples`, 8 by default). */
+  data?: { images: string; labels: string; samples?: number };
 }
+
+/** A selection with the criterion that chose it (bn falls back to l1 where a group has no BatchNormalization). */
+type Chosen = Selection & { scoredBy?: CriterionName };
 
 export interface PruneReport {
   input: string;
@@ -32,14 +39,16 @@ export interface PruneReport {
   inputShapes: Record<string, number[]>;
   before: { params: number; macs: number; bytes: number };
   after: { params: number; macs: number; bytes: number };
-  groups: { id: number; channels: number; kept: number; removed: number[]; sources: string[] }[];
+  groups: { id: number; channels: number; kept: number; removed: number[]; sources: string[]; scoredBy?: CriterionName }[];
+  /** With criterion bn: the pruned groups without a BatchNormalization member, scored by l1 instead. */
+  bnFallback?: number[];
   layers: { name: string; op: string; outChannelsBefore?: number; outChannelsAfter?: number; paramsBefore: number; paramsAfter: number }[];
   verification: Verification;
 }
 
 /** Resolve plan keys (group ids, or names of layers in a group) to selections. */
-export function selectionsFor(model: Model, dep: DepGraph, opts: PruneOptions): Selection[] {
-  const sel: Selection[] = [];
+export function selectionsFor(model: Model, dep: DepGraph, opts: PruneOptions): Chosen[] {
+  const sel: Chosen[] = [];
   const infos = dep.groups.map((g) => describeGroup(g, model));
   const byKey = (key: string) => {
     if (/^\d+$/.test(key)) return dep.groups[Number(key)];
@@ -59,7 +68,8 @@ export function selectionsFor(model: Model, dep: DepGraph, opts: PruneOptions): 
         sel.push({ group: g.id, remove: [...new Set(v)].sort((a, b) => a - b) });
       } else {
         if (!(v >= 0 && v < 1)) throw new PruneLensError(`plan: ratio for '${key}' must be in [0, 1), got ${v}`);
-        sel.push({ group: g.id, remove: selectByRatio(model.graph, g, v, opts).remove });
+        const { remove, used } = selectByRatio(model.graph, g, v, opts);
+        sel.push({ group: g.id, remove, scoredBy: used });
       }
     }
     return sel;
@@ -67,8 +77,8 @@ export function selectionsFor(model: Model, dep: DepGraph, opts: PruneOptions): 
   const ratio = opts.ratio ?? 0;
   for (const g of dep.groups) {
     if (!infos[g.id].prunable) continue;
-    const { remove } = selectByRatio(model.graph, g, ratio, opts);
-    if (remove.length) sel.push({ group: g.id, remove });
+    const { remove, used } = selectByRatio(model.graph, g, ratio, opts);
+    if (remove.length) sel.push({ group: g.id, remove, scoredBy: used });
   }
   return sel;
 }
@@ -79,6 +89,7 @@ export async function pruneModel(file: string, out: string, opts: PruneOptions):
   if (path.resolve(out) === path.resolve(file)) throw new PruneLensError('the output must not be the input file (the original is never modified)');
   if (!opts.overwrite && fs.existsSync(out)) throw new PruneLensError(`${out} already exists (pass --force to replace it)`);
   const { model, shapes } = await loadAndShape(file, opts);
+  const real = realInputs(model, shapes.inputs, opts.data);
   throwIfCancelled(opts.signal);
   opts.onProgress?.({ phase: 'analyse', done: 0, total: 1 });
   const dep = analyzeDependencies(model, shapes);
@@ -92,9 +103,9 @@ export async function pruneModel(file: string, out: string, opts: PruneOptions):
   const prunedShapes = await computeShapes(model, shapes.inputs);
   const after = computeCost(model, prunedShapes);
   opts.onProgress?.({ phase: 'verify', done: 0, total: 1 });
-  const verification = await verifyAgainstTwin(model, twin, shapes.inputs);
+  const verification = await verifyAgainstTwin(model, twin, shapes.inputs, { real });
   if (!verification.passed) {
-    const culprit = await findBrokenGroup(file, opts, selections);
+    const culprit = await findBrokenGroup(file, opts, selections, real);
     throw new PruneLensError(
       `verification failed (relative error ${verification.maxRelError.toExponential(2)} > ${verification.tolerance})` +
         (culprit !== undefined ? `: group ${culprit} breaks the model` : '') + '; nothing was written',
@@ -114,8 +125,10 @@ export async function pruneModel(file: string, out: string, opts: PruneOptions):
     after: { params: after.params, macs: after.macs, bytes: saved.bytes + (saved.dataBytes ?? 0) },
     groups: selections.map((s) => {
       const g = dep.groups[s.group];
-      return { id: g.id, channels: g.units.length, kept: g.units.length - s.remove.length, removed: s.remove, sources: g.sources };
+      const kept = g.units.length - s.remove.length;
+      return { id: g.id, channels: g.units.length, kept, removed: s.remove, sources: g.sources, scoredBy: s.scoredBy };
     }),
+    bnFallback: opts.criterion === 'bn' ? selections.filter((s) => s.scoredBy === 'l1').map((s) => s.group) : undefined,
     layers: before.layers
       .filter((l) => l.kind === 'compute' || l.outChannels !== undefined)
       .map((l) => ({
@@ -130,8 +143,17 @@ export async function pruneModel(file: string, out: string, opts: PruneOptions):
   };
 }
 
+/** The first samples of a labelled set as feeds (preprocessed as the model's metadata says). */
+function realInputs(model: Model, shapes: Record<string, number[]>, data: PruneOptions['data']): RealInputs | undefined {
+  if (!data) return undefined;
+  const set = loadIdxSet(data.images, data.labels, preprocessFromModel(model));
+  const feeds = sampleFeeds(model, shapes, set, data.samples ?? 8);
+  const samples = feeds.reduce((n, f) => n + Object.values(f)[0].dims[0], 0);
+  return { feeds, source: { images: path.resolve(data.images), labels: path.resolve(data.labels), samples } };
+}
+
 /** On a verification failure, prune each group alone to name the one that breaks. */
-async function findBrokenGroup(file: string, opts: PruneOptions, selections: Selection[]): Promise<number | undefined> {
+async function findBrokenGroup(file: string, opts: PruneOptions, selections: Selection[], real?: RealInputs): Promise<number | undefined> {
   for (const s of selections) {
     const { model, shapes } = await loadAndShape(file, opts);
     const dep = analyzeDependencies(model, shapes);
@@ -139,7 +161,7 @@ async function findBrokenGroup(file: string, opts: PruneOptions, selections: Sel
     applyMask(twin, dep, [s]);
     try {
       applyPruning(model, dep, [s]);
-      const v = await verifyAgainstTwin(model, twin, shapes.inputs);
+      const v = await verifyAgainstTwin(model, twin, shapes.inputs, { real });
       if (!v.passed) return s.group;
     } catch {
       return s.group;
