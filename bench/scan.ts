@@ -11,7 +11,7 @@ import { encodeOnnx } from '../src/core/formats/onnx/save.js';
 import { selectionsFor } from '../src/core/prune.js';
 import { createSession } from '../src/core/runtime/ort.js';
 import { scanModel, type ScanOptions } from '../src/core/sensitivity/scan.js';
-import { applyMask } from '../src/core/surgery/apply.js';
+import { applyMask } from '../src/core/surgery/twin.js';
 
 const SAMPLES = 32;
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -11,7 +11,7 @@ const steps = [
   ['inspect', model],
   // every group alone at 10…90 % on the 500 labelled samples: which layers can lose channels, which cannot
   ['scan', model, ...data, '--samples', '500', '--no-cache'],
-  ['prune', model, '-o', out, '--ratio', '0.5', '--criterion', 'l1'],
+  ['prune', model, '-o', out, '--ratio', '0.5', '--criterion', 'l1', ...data],
   ['eval', model, ...data],
   ['eval', out, ...data],
 ];

@@ -58,7 +58,7 @@ describe('prunelens scan', () => {
       [['--mode', 'sparse'], /--mode must be/],
       [['--data', path.join(dir, 'none.npy')], /no such file/],
       [['--output-name', 'probs'], /no output 'probs'/],
-      [['--metric', 'accuracy', '--samples', '4'], /needs labels/],
+      [['--metric', 'accuracy', '--samples', '4'], /needs labelled data/],
     ] as const) {
       const r = cli('scan', EXAMPLE, '--no-cache', ...args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);

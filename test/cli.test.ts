@@ -7,7 +7,7 @@ import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import { saveOnnx } from '../src/core/formats/onnx/save.js';
 import { decodeOnnx } from '../src/core/formats/onnx/load.js';
-import { CLI, OCR_MODELS, tmpdir } from './helpers/env.js';
+import { CLI, EXAMPLE, OCR_MODELS, ROOT, tmpdir } from './helpers/env.js';
 import { OnnxBuilder } from './helpers/onnx-builder.js';
 
 function cli(...args: string[]) {
@@ -109,5 +109,40 @@ describe('prunelens inspect', () => {
   it('rejects unknown commands and options with exit code 2', () => {
     assert.equal(cli('frobnicate').code, 2);
     assert.equal(cli('inspect', good, '--nope').code, 2);
+  });
+});
+
+describe('prunelens prune', () => {
+  const dir = tmpdir();
+  const data = ['--data', path.join(ROOT, 'examples/fashion-mnist-500-images-idx3-ubyte.gz'), '--labels', path.join(ROOT, 'examples/fashion-mnist-500-labels-idx1-ubyte.gz')];
+
+  it('--data verifies on real samples too and the report says so', () => {
+    const out = path.join(dir, 'real.onnx');
+    const r = cli('prune', EXAMPLE, '-o', out, '--ratio', '0.5', ...data, '--samples', '4', '--json');
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.deepEqual(j.verification.inputs.random, { seeds: [11, 12] });
+    assert.equal(j.verification.inputs.real.samples, 4);
+    assert.match(j.verification.inputs.real.images, /fashion-mnist-500-images/);
+    const text = cli('prune', EXAMPLE, '-o', out, '--ratio', '0.5', ...data, '--force');
+    assert.equal(text.code, 0, text.err);
+    assert.match(text.out, /verified against the masked original on 2 random inputs and 8 samples of .*fashion-mnist-500-images/);
+  });
+
+  it('--data without --labels is an error', () => {
+    const r = cli('prune', EXAMPLE, '-o', path.join(dir, 'x.onnx'), '--ratio', '0.5', data[0], data[1]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /--data and --labels go together/);
+  });
+
+  it('criterion bn names the groups it scored by l1', () => {
+    const b = new OnnxBuilder();
+    const x = b.op('Relu', [b.bn(b.conv(b.input('x', ['N', 3, 8, 8]), 3, 8), 8)]);
+    b.output(b.conv(b.op('Relu', [b.conv(x, 8, 6)]), 6, 2));
+    const file = path.join(dir, 'bn.onnx');
+    fs.writeFileSync(file, b.build());
+    const r = cli('prune', file, '-o', path.join(dir, 'bn-pruned.onnx'), '--ratio', '0.5', '--criterion', 'bn');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /bn: 1 group\(s\) without BatchNormalization, scored by l1: 1\b/);
   });
 });

@@ -71,8 +71,9 @@ describe('dependency groups on generated patterns', () => {
   it('unsupported patterns block their group with a reason, never a wrong model', async () => {
     const b = new OnnxBuilder();
     const x = b.op('Relu', [b.conv(b.input('x', [1, 3, 8, 8]), 3, 8)]);
-    const grouped = b.op('Relu', [b.conv(x, 8, 8, 3, { group: 2 })]);
-    const soft = b.op('Softmax', [b.conv(grouped, 8, 6)], { axis: 1 });
+    // grouped 8 → 4 with 4 groups: one output channel per group, nothing can go (group=2 is supported now)
+    const grouped = b.op('Relu', [b.conv(x, 8, 4, 3, { group: 4 })]);
+    const soft = b.op('Softmax', [b.conv(grouped, 4, 6)], { axis: 1 });
     b.output(b.gemm(b.op('Flatten', [b.op('GlobalAveragePool', [soft])]), 6, 2));
     const { infos } = await groupsOf(b.build(), [1, 3, 8, 8]);
     const reasons = infos.filter((g) => !g.prunable).map((g) => g.reason!);

@@ -26,13 +26,19 @@ const MODELS: { name: string; file: () => string; shape?: string; groups?: numbe
     { net: 'googlenet', minPrunable: 30 },
     { net: 'shufflenet_v2_x1_0', minPrunable: 21 },
     { net: 'efficientnet_b0', minPrunable: 40 },
-  ].map((m) => ({ name: m.net, file: () => torchvisionModel(ROOT, m.net), groups: m.groups, minPrunable: m.minPrunable, torch: true })),
+    // grouped 3x3 convs (32 groups): every group prunable, channels going equally from each conv-group
+    { net: 'resnext50_32x4d', groups: 38, minPrunable: 37 },
+    // opset 17: LayerNormalization over the channels (channels-last in blocks, channels-first between stages)
+    { net: 'convnext_tiny', opset: 17, groups: 23, minPrunable: 22 },
+  ].map((m) => ({
+    name: m.net, file: () => torchvisionModel(ROOT, m.net, false, m.opset), groups: m.groups, minPrunable: m.minPrunable, torch: true,
+  })),
 ];
 
 describe('real models', () => {
   const dir = tmpdir();
   for (const m of MODELS) {
-    const needsTorch = m.name.match(/net|google/) !== null;
+    const needsTorch = m.name.match(/net|google|convnext/) !== null;
     it(`${m.name}: groups, and pruning at 30 % and 70 % verifies`, async (t) => {
       if (needsTorch && !hasTorch) {
         assert.ok(!process.env.CI, 'torchvision is missing on CI');
@@ -45,7 +51,7 @@ describe('real models', () => {
       const prunable = info.groups!.filter((g) => g.prunable);
       if (m.groups) assert.equal(info.groups!.length, m.groups);
       assert.ok(prunable.length >= m.minPrunable, `${prunable.length} prunable groups`);
-      if (m.name.startsWith('resnet')) {
+      if (m.name.startsWith('resne')) {
         // each stage's residual path is one group holding all the convs that write into it
         const residual = prunable.filter((g) => g.sources.length >= 3);
         assert.equal(residual.length, 4);

@@ -4,6 +4,8 @@ import { runInspect } from './inspect.js';
 import { runPrune } from './prune.js';
 import { runEval } from './eval.js';
 import { runScan } from './scan.js';
+import { runPlan } from './plan.js';
+import { runBench } from './bench.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -45,7 +47,14 @@ export function buildProgram(): Command {
     .option('--round-to <N>', 'keep a multiple of N channels per group')
     .option('--min-channels <N>', 'keep at least N channels per group')
     .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input (repeatable)', collect)
-    .option('--force', 'replace the output file if it exists')
+    .option('--data <images>', 'also verify on the first samples of these IDX images (with --labels)')
+    .option('--labels <labels>', 'IDX labels for --data')
+    .option('--samples <N>', 'how many --data samples to verify on', '8')
+    .option('--sparsity <R>', 'instead: zero the fraction R of smallest weights per layer (unstructured; no speedup)')
+    .option('--nm <N:M>', 'instead: keep N of every M weights along the reduction axis, e.g. 2:4 (no speedup on CPU)')
+    .option('--latency-runs <N>', 'timed ONNX Runtime runs of the original and the pruned model (0: skip)', '10')
+    .option('--no-report', 'do not write <out>.report.json and <out>.report.md')
+    .option('--force', 'replace the output file if it exists; apply a recipe made for another model')
     .option('--json', 'machine-readable report')
     .action((model: string, flags) => runPrune(model, flags));
   program
@@ -88,6 +97,41 @@ export function buildProgram(): Command {
     .option('--force', 'replace existing output files')
     .option('--json', 'print the full result as JSON')
     .action((model: string, flags) => runScan(model, flags, interruptSignal()));
+  program
+    .command('plan')
+    .description('per-group pruning ratios that meet a target, with layer-collapse warnings, saved as a recipe')
+    .argument('<model>', 'model file (.onnx)')
+    .option('--target <KIND=FRACTION>', 'what to keep: macs=0.5, params=0.4 or latency=0.6 (measured)')
+    .option('--max-loss <METRIC=VALUE>', 'instead: prune as much as a predicted loss allows, e.g. agreement=0.02')
+    .option('--strategy <name>', 'uniform | global | sensitivity | ensemble', 'sensitivity')
+    .option('--scan <scan.json>', 'a scan from prunelens scan -o (else one is run, and cached)')
+    .option('--data <path>', 'calibration data for the scan (see scan --data)')
+    .option('--labels <file>', 'labels for the scan data')
+    .option('--preprocess <spec>', 'image preprocessing for the scan data')
+    .option('--samples <N>', 'scan samples', '64')
+    .option('--metric <name>', 'scan metric')
+    .option('--criterion <name>', 'which channels go within a group: l1 | l2 | fpgm | bn | lamp | random', 'l1')
+    .option('--reduce <how>', 'combine member scores of a group: mean | sum | max', 'mean')
+    .option('--max-ratio <R>', 'never prune a group by more than R', '0.9')
+    .option('--min-channels <N>', 'keep at least N channels per group')
+    .option('--round-to <N>', 'keep a multiple of N channels per group')
+    .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input (repeatable)', collect)
+    .option('--no-cache', 'do not reuse cached scans')
+    .option('-o, --output <recipe.json>', 'write the recipe (apply with prune --plan)')
+    .option('--force', 'replace the recipe file if it exists')
+    .option('--json', 'print the recipe as JSON')
+    .action((model: string, flags) => runPlan(model, flags, interruptSignal()));
+  program
+    .command('bench')
+    .description('measured ONNX Runtime latency, optionally against a pruned variant, beside MAC and params ratios')
+    .argument('<model>', 'model file (.onnx)')
+    .option('--compare <pruned>', 'a pruned variant to compare with')
+    .option('--runs <N>', 'timed runs', '20')
+    .option('--warmup <N>', 'warm-up runs', '3')
+    .option('--threads <N>', 'ONNX Runtime intra-op threads (default: all cores)')
+    .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input (repeatable)', collect)
+    .option('--json', 'machine-readable output')
+    .action((model: string, flags) => runBench(model, flags));
   return program;
 }
 

@@ -1,6 +1,7 @@
 import { PruneLensError } from './errors.js';
 import type { LabelledSet } from './data/labelled.js';
-import { createSession, ort } from './runtime/ort.js';
+import { sampleTensor } from './runtime/feeds.js';
+import { createSession } from './runtime/ort.js';
 import { runtimeInputs } from './shapes/inputs.js';
 import type { Model } from './ir/graph.js';
 
@@ -15,13 +16,11 @@ export async function evaluateAccuracy(model: Model | string, set: LabelledSet, 
   const session = await createSession(model);
   try {
     const inputName = typeof model === 'string' ? session.inputNames[0] : runtimeInputs(model)[0].name;
-    const per = set.sampleDims.reduce((a, b) => a * b, 1);
     let top1 = 0;
     let top5 = 0;
     for (let s = 0; s < set.count; s += batch) {
       const n = Math.min(batch, set.count - s);
-      const x = new ort.Tensor('float32', set.inputs.subarray(s * per, (s + n) * per), [n, ...set.sampleDims]);
-      const out = (await session.run({ [inputName]: x }))[session.outputNames[0]];
+      const out = (await session.run({ [inputName]: sampleTensor(set, s, n) }))[session.outputNames[0]];
       if (out.dims.length !== 2 || out.dims[0] !== n) {
         throw new PruneLensError(`accuracy needs a classifier output [N, classes], got ${out.dims.join('x')}`);
       }

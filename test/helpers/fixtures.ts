@@ -172,4 +172,135 @@ export const FIXTURES: Fixture[] = [
       return b.build();
     },
   },
+  {
+    name: 'grouped-conv',
+    input: I,
+    build: () => {
+      // ResNeXt bottlenecks: 1x1 → grouped 3x3 → 1x1 with a residual; a grouped conv that widens (4 → 6 per group)
+      const b = new OnnxBuilder();
+      let x = b.op('Relu', [b.bn(b.conv(b.input('x', ['N', 3, 16, 16]), 3, 16), 16)]);
+      for (let i = 0; i < 2; i++) {
+        const a = b.op('Relu', [b.bn(b.conv(x, 16, 16, 1), 16)]);
+        const g = b.op('Relu', [b.bn(b.conv(a, 16, 16, 3, { group: 4 }), 16)]);
+        x = b.op('Relu', [b.op('Add', [x, b.bn(b.conv(g, 16, 16, 1), 16)])]);
+      }
+      const w = b.op('Relu', [b.conv(x, 16, 24, 3, { group: 4 })]);
+      head(b, b.op('Relu', [b.conv(w, 24, 12, 3, { group: 2 })]), 12);
+      return b.build();
+    },
+  },
+  {
+    name: 'grouped-conv-transpose',
+    input: [1, 3, 8, 8],
+    build: () => {
+      const b = new OnnxBuilder();
+      const x = b.op('Relu', [b.conv(b.input('x', ['N', 3, 8, 8]), 3, 8, 3, { stride: 2 })]);
+      const up = b.op('ConvTranspose', [x, b.init('up.w', [8, 3, 2, 2]), b.init('up.b', [6])], { strides: [2, 2], group: 2 });
+      b.output(b.conv(b.op('Relu', [up]), 6, 2, 1));
+      return b.build();
+    },
+  },
+  ...[18, 21].map((opset) => ({
+    name: `group-norm-${opset}`,
+    input: I,
+    build: () => {
+      // scale and bias per group (opset 18) or per channel (21); statistics span each group's channels
+      const b = new OnnxBuilder(opset);
+      const gn = (x: string, c: number, groups: number) => {
+        const n = opset === 18 ? groups : c;
+        const scale = b.init(`gn${b.nodes.length}.s`, [n], Float32Array.from({ length: n }, (_, i) => 1 + 0.1 * ((i * 7) % 5)));
+        return b.op('GroupNormalization', [x, scale, b.init(`gn${b.nodes.length}.b`, [n])], { num_groups: groups, epsilon: { float: 1e-5 } });
+      };
+      let x = b.op('Relu', [gn(b.conv(b.input('x', ['N', 3, 16, 16]), 3, 16), 16, 4)]);
+      x = b.op('Relu', [b.op('Add', [x, gn(b.conv(x, 16, 16), 16, 2)])]);
+      head(b, b.op('Relu', [gn(b.conv(x, 16, 12), 12, 3)]), 12);
+      return b.build(10);
+    },
+  })),
+  {
+    name: 'convnext-ln',
+    input: I,
+    build: () => {
+      // ConvNeXt: patchify, channels-first LN (Transpose → LN → Transpose), then blocks of depthwise 7x7 →
+      // channels-last LN → MatMul 4x → Relu → MatMul back → layer scale → residual
+      const b = new OnnxBuilder(17);
+      const ln = (x: string, c: number) =>
+        b.op('LayerNormalization', [x, b.init(`ln${b.nodes.length}.s`, [c], Float32Array.from({ length: c }, (_, i) => 1 + 0.05 * (i % 3))), b.init(`ln${b.nodes.length}.b`, [c])], { axis: -1, epsilon: { float: 1e-6 } });
+      const last = (x: string) => b.op('Transpose', [x], { perm: [0, 2, 3, 1] });
+      const first = (x: string) => b.op('Transpose', [x], { perm: [0, 3, 1, 2] });
+      let x = first(ln(last(b.conv(b.input('x', ['N', 3, 16, 16]), 3, 16, 4, { stride: 4, pad: 0 })), 16));
+      for (let i = 0; i < 2; i++) {
+        const d = ln(last(b.conv(x, 16, 16, 7, { group: 16 })), 16);
+        const h = b.op('Relu', [b.op('Add', [b.op('MatMul', [d, b.init(`pw${i}.w1`, [16, 64])]), b.init(`pw${i}.b1`, [64])])]);
+        const y = b.op('Add', [b.op('MatMul', [h, b.init(`pw${i}.w2`, [64, 16])]), b.init(`pw${i}.b2`, [16])]);
+        x = b.op('Add', [x, first(b.op('Mul', [y, b.init(`gamma${i}`, [16])]))]);
+      }
+      // LN over [C, H, W] (axis 1): the channels are among the normalised axes, scale [C, 1, 1]
+      const all = b.op('LayerNormalization', [x, b.init('lnall.s', [16, 1, 1]), b.init('lnall.b', [16, 1, 1])], { axis: 1 });
+      head(b, all, 16);
+      return b.build(9);
+    },
+  },
+  {
+    name: 'gemm-trans',
+    input: [2, 12],
+    build: () => {
+      // transA, transB both ways, and constant weights on the left of Gemm and MatMul
+      const b = new OnnxBuilder();
+      const h = b.op('Relu', [b.op('Gemm', [b.input('x', ['N', 12]), b.init('w1', [12, 16]), b.init('b1', [16])])]);
+      const t = b.op('Transpose', [h], { perm: [1, 0] }); // [16, N]
+      const h2 = b.op('Relu', [b.op('Gemm', [t, b.init('w2', [16, 10]), b.init('b2', [1, 10])], { transA: 1 })]); // [N, 10]
+      const h3 = b.op('Relu', [b.op('Gemm', [h2, b.init('w3', [8, 10])], { transB: 1 })]); // [N, 8]
+      const left = b.op('Relu', [b.op('Gemm', [b.init('w4', [6, 8]), h3, b.init('b4', [6, 1])], { transB: 1 })]); // [6, N]
+      const mm = b.op('Relu', [b.op('MatMul', [b.init('w5', [5, 6]), left])]); // [5, N]
+      const back = b.op('Gemm', [mm, b.init('w6', [5, 3])], { transA: 1 }); // [N, 3]
+      b.output(back);
+      return b.build();
+    },
+  },
+  {
+    name: 'attention',
+    input: [1, 6, 16],
+    build: () => {
+      // single-head self-attention: Q·Kᵀ contracts Q's and K's channels together; V's channels pass to the output
+      const b = new OnnxBuilder();
+      const x = b.input('x', [1, 6, 16]);
+      const proj = (n: number, name: string) => b.op('Add', [b.op('MatMul', [x, b.init(`${name}.w`, [16, n])]), b.init(`${name}.b`, [n])]);
+      const q = proj(8, 'q');
+      const k = b.op('Transpose', [proj(8, 'k')], { perm: [0, 2, 1] });
+      const s = b.op('Softmax', [b.op('Div', [b.op('MatMul', [q, k]), b.init('scale', [], [Math.sqrt(8)])])], { axis: -1 });
+      const o = b.op('MatMul', [s, proj(12, 'v')]);
+      b.output(b.op('MatMul', [b.op('Relu', [o]), b.init('o.w', [12, 16])]));
+      return b.build();
+    },
+  },
+  {
+    name: 'grouped-shuffle',
+    input: I,
+    build: () => {
+      // ShuffleNet v1 unit: grouped 1x1 → channel shuffle → depthwise 3x3 → grouped 1x1, residual
+      const b = new OnnxBuilder();
+      const x = b.op('Relu', [b.conv(b.input('x', [1, 3, 16, 16]), 3, 8)]);
+      const g1 = b.op('Relu', [b.bn(b.conv(x, 8, 8, 1, { group: 2 }), 8)]);
+      const t = b.op('Transpose', [b.op('Reshape', [g1, b.init('s1', [5], [1, 2, 4, 16, 16], 'int64')])], { perm: [0, 2, 1, 3, 4] });
+      const sh = b.op('Reshape', [t, b.init('s2', [4], [1, -1, 16, 16], 'int64')]);
+      const dw = b.bn(b.conv(sh, 8, 8, 3, { group: 8 }), 8);
+      const y = b.op('Relu', [b.op('Add', [x, b.bn(b.conv(dw, 8, 8, 1, { group: 2 }), 8)])]);
+      head(b, y, 8);
+      return b.build();
+    },
+  },
+  {
+    name: 'grouped-concat',
+    input: I,
+    build: () => {
+      // a grouped conv's output concatenated with another branch, whose channels are free of the conv-groups
+      const b = new OnnxBuilder();
+      const x = b.op('Relu', [b.conv(b.input('x', ['N', 3, 16, 16]), 3, 8)]);
+      const g = b.op('Relu', [b.conv(x, 8, 8, 3, { group: 4 })]);
+      const cat = b.op('Concat', [g, b.op('Relu', [b.conv(x, 8, 4, 1)])], { axis: 1 });
+      head(b, b.op('Relu', [b.conv(cat, 12, 6, 3)]), 6);
+      return b.build();
+    },
+  },
 ];

@@ -14,10 +14,10 @@ export interface LatencyResult {
 
 /** Measured ONNX Runtime latency (graph optimisations on): warm-up, then the median and spread of timed runs. */
 export async function measureLatency(
-  file: string,
+  file: string | Model,
   model: Model,
   inputShapes: Record<string, number[]>,
-  opts: { runs?: number; warmup?: number; threads?: number } = {},
+  opts: { runs?: number; warmup?: number; threads?: number; minTimeMs?: number } = {},
 ): Promise<LatencyResult> {
   const runs = opts.runs ?? 20;
   const warmup = opts.warmup ?? 3;
@@ -27,14 +27,16 @@ export async function measureLatency(
   try {
     for (let i = 0; i < warmup; i++) await session.run(feeds);
     const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
+    // at least `runs`, and enough of them to fill minTimeMs: sub-millisecond models need many for a stable median
+    const start = performance.now();
+    for (let i = 0; i < runs || (performance.now() - start < (opts.minTimeMs ?? 500) && i < 10000); i++) {
       const t = performance.now();
       await session.run(feeds);
       times.push(performance.now() - t);
     }
     times.sort((a, b) => a - b);
     const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
-    return { medianMs: at(0.5), p10Ms: at(0.1), p90Ms: at(0.9), runs, warmup, threads, inputShapes };
+    return { medianMs: at(0.5), p10Ms: at(0.1), p90Ms: at(0.9), runs: times.length, warmup, threads, inputShapes };
   } finally {
     await session.release();
   }

@@ -101,6 +101,13 @@ export function channelNorms(graph: Graph, p: ParamSlice, spaceSize: number): { 
         const i = blk === 1 ? a : Math.floor(a / blk);
         l1[i] += s1;
         l2sq[i] += s2;
+      } else if (p.groups) {
+        // grouped convolution: row a's columns are the input channels of its conv-group
+        const off = Math.floor(a / (d0 / p.groups)) * d1;
+        for (let b = 0; b < d1; b++, k++) {
+          l1[off + b] += abs[k];
+          l2sq[off + b] += sq[k];
+        }
       } else if (blk === 1) {
         for (let b = 0; b < d1; b++, k++) {
           l1[b] += abs[k];
@@ -148,12 +155,18 @@ export function memberSlices(graph: Graph, p: ParamSlice, spaceSize: number): Fl
   const inner = dims.slice(p.axis + 1).reduce((a, b) => a * b, 1);
   const axisLen = dims[p.axis];
   const out: Float32Array[] = [];
+  // grouped: index i is position i mod per of its own conv-group's rows only
+  const groups = p.groups ?? 1;
+  const per = spaceSize / groups;
+  const rows = outer / groups;
   for (let i = 0; i < spaceSize; i++) {
-    const v = new Float32Array(outer * inner * p.block);
+    const v = new Float32Array(rows * inner * p.block);
+    const first = Math.floor(i / per) * rows;
+    const at = i % per;
     let k = 0;
-    for (let o = 0; o < outer; o++) {
+    for (let o = first; o < first + rows; o++) {
       for (let b = 0; b < p.block; b++) {
-        const base = (o * axisLen + i * p.block + b) * inner;
+        const base = (o * axisLen + at * p.block + b) * inner;
         for (let j = 0; j < inner; j++) v[k++] = data[base + j];
       }
     }

@@ -17,6 +17,11 @@ export interface Group {
   pinned: Set<number>;
   reasons: string[];
   sources: string[];
+  /**
+   * Grouped convolutions and GroupNormalization: unit → class, where every class must lose equally many units
+   * (then every block of every balanced space does); −1 for units in no balanced space, which are free.
+   */
+  classes?: { of: Int32Array; count: number; free: number };
 }
 
 export interface DepGraph {
@@ -88,6 +93,7 @@ function buildGroups(b: DepBuilder): DepGraph {
       }
     }
     if (grp.sources.length === 0 && grp.reasons.length === 0) grp.reasons.push('no layer produces these channels');
+    balanceClasses(grp);
   }
   // Renumber: groups that have sources first, in graph order, so ids read naturally.
   const spaces = b.spaces;
@@ -98,6 +104,40 @@ function buildGroups(b: DepBuilder): DepGraph {
     spaces,
     locate: (e) => [index[e], e - spaces[index[e]].base],
   };
+}
+
+/**
+ * A unit's class is what it takes from each block of each balanced space. When all classes have one size, the
+ * blocks (of equal size) are covered equally often by the classes, so removing equally many units from every class
+ * balances every block. Units in no balanced space (another Concat part) are free.
+ */
+function balanceClasses(grp: Group): void {
+  const balanced = grp.spaces.filter((s) => s.blocks);
+  if (!balanced.length) return;
+  const ids = new Map<string, number>();
+  const of = new Int32Array(grp.units.length);
+  const sizes: number[] = [];
+  for (let u = 0; u < grp.units.length; u++) {
+    // per balanced space, the blocks of the unit's elements (several after a channel shuffle, none for a unit of
+    // another Concat part)
+    const key = balanced.map((s) =>
+      grp.units[u].filter((e) => e >= s.base && e < s.base + s.size).map((e) => Math.floor(((e - s.base) * s.blocks!) / s.size)).sort((a, b) => a - b).join(' '),
+    );
+    if (key.every((k) => k === '')) {
+      of[u] = -1;
+      continue;
+    }
+    const k = key.join(',');
+    let id = ids.get(k);
+    if (id === undefined) ids.set(k, (id = sizes.push(0) - 1));
+    of[u] = id;
+    sizes[id]++;
+  }
+  if (sizes.some((n) => n !== sizes[0])) {
+    grp.reasons.push('its groupings (grouped convolutions or GroupNormalization) cannot all lose channels equally');
+    return;
+  }
+  grp.classes = { of, count: sizes.length, free: of.filter((c) => c < 0).length };
 }
 
 /** Serialisable summary of a group (for reports, plans and the UI). */
@@ -114,7 +154,7 @@ export function describeGroup(grp: Group, model: Model): GroupInfo {
     const t = g.constant(p.tensor);
     if (t) {
       const space = grp.spaces.find((s) => s.id === p.space)!;
-      params += (t.size / t.dims[p.axis]) * space.size * p.block;
+      params += (t.size / t.dims[p.axis]) * space.size * p.block / (p.groups ?? 1);
     }
   }
   return {

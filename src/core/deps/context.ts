@@ -29,12 +29,17 @@ export interface RuleCtx {
   empty(value: string, axis: number): Space | undefined;
   linkOffset(part: Space, whole: Space, offset: number): void;
   linkIdentity(a: Space, b: Space): void;
-  param(space: Space, tensor: string, axis: number, role: ParamSlice['role'], block?: number): void;
+  param(space: Space, tensor: string, axis: number, role: ParamSlice['role'], block?: number, groups?: number): void;
   block(space: Space, reason: string): void;
+  /** Channels of `space` must go in equal numbers from each of `blocks` contiguous blocks. */
+  balance(space: Space, blocks: number): void;
   /** Indices [start, end) of a space that can never be removed. */
   pin(space: Space, start: number, end: number): void;
   fix(f: Fix): void;
 }
+
+const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+const lcm = (a: number, b: number) => (a / gcd(a, b)) * b;
 
 export class DepBuilder {
   readonly spaces: Space[] = [];
@@ -131,8 +136,16 @@ export class DepBuilder {
         b.groups.union(part.id, whole.id);
       },
       linkIdentity: (a1, a2) => b.linkIdentity(a1, a2),
-      param: (space, tensor, axis, role, block = 1) => b.param(space, tensor, axis, role, block, node),
+      param: (space, tensor, axis, role, block = 1, groups = 1) => b.param(space, tensor, axis, role, block, node, groups),
       block: (space, reason) => b.block(space, reason),
+      balance(space, blocks) {
+        // Two groupings hold together when every block of their lcm loses equally many.
+        const n = lcm(space.blocks ?? 1, blocks);
+        const what = `${node.opType} '${node.name}' (${blocks} groups)`;
+        if (space.size / blocks < 2) b.block(space, `${what} has one channel per group`);
+        else if (space.size % n !== 0 || space.size / n < 2) b.block(space, `${what} does not fit another grouping of the same channels (${space.blocks})`);
+        else if (n > 1) space.blocks = n;
+      },
       pin(space, start, end) {
         for (let i = start; i < end; i++) b.pinned.add(space.base + i);
       },
@@ -146,10 +159,12 @@ export class DepBuilder {
     this.groups.union(a.id, c.id);
   }
 
-  param(space: Space, tensor: string, axis: number, role: ParamSlice['role'], block: number, node: Node): void {
+  param(space: Space, tensor: string, axis: number, role: ParamSlice['role'], block: number, node: Node, groups = 1): void {
     const input = node.inputs.indexOf(tensor);
     if (this.params.some((p) => p.node === node.name && p.input === input && p.axis === axis)) return;
-    this.params.push({ tensor, input, axis, space: space.id, block, node: node.name, role });
+    const p: ParamSlice = { tensor, input, axis, space: space.id, block, node: node.name, role };
+    if (groups > 1) p.groups = groups;
+    this.params.push(p);
   }
 
   block(space: Space, reason: string): void {

@@ -84,10 +84,23 @@ const conv: Rule = (c) => {
     c.fix({ kind: 'group', node: c.node.name, space: xs.id });
     return;
   }
+  // Grouped (ResNeXt): conv-group b reads input block b and writes output block b. Channels go equally from every
+  // block so that `group` stays valid; an input channel's weights are one column of its own block's rows.
   const os = c.source(out, 1);
-  const reason = `grouped convolution ${what(c)} (group=${group}) is not supported yet`;
-  if (os) c.block(os, reason);
-  if (xs) c.block(xs, reason);
+  if (os && cout / group < 2) c.block(os, `grouped convolution ${what(c)} has one output channel per group`);
+  else if (os) {
+    c.param(os, wName, 0, 'out');
+    if (bName && c.constant(bName)) c.param(os, bName, 0, 'bias');
+    c.balance(os, group);
+  }
+  if (xs) {
+    if (xs.axis !== 1) c.block(xs, `${what(c)} reads channels on axis ${xs.axis}`);
+    else if (cin !== cinPerGroup * group) c.block(xs, `${what(c)} has weights that do not match its ${cin} input channels`);
+    else {
+      c.param(xs, wName, 1, 'in', 1, group);
+      c.balance(xs, group);
+    }
+  }
 };
 
 const convTranspose: Rule = (c) => {
@@ -95,66 +108,106 @@ const convTranspose: Rule = (c) => {
   const w = c.constant(wName);
   const xs = c.space(x);
   const out = c.node.outputs[0];
-  if (!w || c.node.int('group', 1) !== 1) {
+  if (!w) {
     const os = c.source(out, 1);
-    const reason = w ? `grouped ${what(c)} is not supported yet` : `${what(c)} has computed weights`;
-    if (os) c.block(os, reason);
-    if (xs) c.block(xs, reason);
+    if (os) c.block(os, `${what(c)} has computed weights`);
+    if (xs) c.block(xs, `${what(c)} has computed weights`);
     return;
   }
+  // Weights are [Cin, Cout/group, …]: output channels are columns of their conv-group's rows.
+  const group = c.node.int('group', 1);
   const os = c.source(out, 1);
   if (os) {
-    c.param(os, wName, 1, 'out');
+    c.param(os, wName, 1, 'out', 1, group);
     if (bName && c.constant(bName)) c.param(os, bName, 0, 'bias');
+    if (group > 1) c.balance(os, group);
   }
-  if (xs) c.param(xs, wName, 0, 'in');
+  if (xs) {
+    if (xs.axis !== 1) return c.block(xs, `${what(c)} reads channels on axis ${xs.axis}`);
+    c.param(xs, wName, 0, 'in');
+    if (group > 1) c.balance(xs, group);
+  }
 };
 
-const gemm: Rule = (c) => {
-  const [a, bName, cName] = c.node.inputs;
-  const as = c.space(a);
-  const b = c.constant(bName);
-  const transB = c.node.int('transB', 0) === 1;
-  if (!b || c.node.int('transA', 0) === 1) {
-    if (as) c.block(as, `${what(c)} ${b ? 'transposes its input' : 'multiplies two computed tensors'}`);
-    const bs = c.space(bName);
-    if (bs) c.block(bs, `${what(c)} multiplies two computed tensors`);
-    return;
+const gemm: Rule = (c) => product(c, c.node.int('transA', 0) === 1, c.node.int('transB', 0) === 1);
+const matmul: Rule = (c) => product(c, false, false);
+
+/**
+ * Y = A·B (Gemm: 2-D with transA/transB and bias C; MatMul: N-D with broadcast batch axes, a 1-D side dropping its
+ * axis). Channels on a free axis (M of A, N of B) pass to Y; channels on the contracted axis K remove the matching
+ * slice of a constant other side, or of a computed other side whose K channels are the same ones (Q·Kᵀ). A 2-D
+ * constant side makes Y's channels on its free axis.
+ */
+function product(c: RuleCtx, transA: boolean, transB: boolean): void {
+  const [aName, bName, cName] = c.node.inputs;
+  const out = c.node.outputs[0];
+  const ad = c.dims(aName);
+  const bd = c.dims(bName);
+  const od = c.dims(out);
+  if (!ad || !bd || !od) return blockInputs(c, `${what(c)} has an operand of unknown shape`);
+  const [ra, rb, ro] = [ad.length, bd.length, od.length];
+  // k: the contracted axis; free: the axis that stays in Y (-1 for a 1-D side)
+  const side = (name: string, d: number[], trans: boolean, isA: boolean) => {
+    const r = d.length;
+    const last = isA !== trans;
+    return { name, d, r, k: r === 1 ? 0 : last ? r - 1 : r - 2, free: r === 1 ? -1 : last ? r - 2 : r - 1,
+      space: c.space(name), constant: c.constant(name) };
+  };
+  const A = side(aName, ad, transA, true);
+  const B = side(bName, bd, transB, false);
+  const yN = rb === 1 ? -1 : ro - 1;
+  const yM = ra === 1 ? -1 : rb === 1 ? ro - 1 : ro - 2;
+  const yOf = (s: typeof A, axis: number) => (axis === s.free ? (s === A ? yM : yN) : axis + (ro - s.r));
+  // A new or followed space of Y on axis y; the bias (Gemm) follows it.
+  const withBias = (os: Space | undefined, y: number) => {
+    const cd = cName ? c.dims(cName) : undefined;
+    if (!os || !cd) return;
+    const local = y - (ro - cd.length);
+    if (local < 0 || cd[local] === 1) return;
+    if (c.constant(cName)) c.param(os, cName, local, 'bias');
+    else c.block(os, `${what(c)} adds a computed bias along the channels`);
+  };
+  for (const [s, o] of [[A, B], [B, A]] as const) {
+    const sp = s.space;
+    if (!sp) continue;
+    if (sp.axis === s.k) {
+      if (o.constant && o.r <= 2) c.param(sp, o.name, o.k, 'in');
+      else if (o.space?.axis === o.k) c.linkIdentity(sp, o.space);
+      else c.block(sp, `${what(c)} contracts the channels with a tensor PruneLens cannot slice`);
+      continue;
+    }
+    if (sp.axis !== s.free) {
+      // batch axis: passes through when the other side broadcasts along it
+      const j = sp.axis + (o.r - s.r);
+      if (j >= 0 && j < o.r - 2 && o.d[j] !== 1 && o.space?.axis !== j) {
+        c.block(sp, `${what(c)} broadcasts channels against a batch axis`);
+        continue;
+      }
+    }
+    const y = yOf(s, sp.axis);
+    const existing = c.space(out);
+    if (existing) {
+      if (existing.axis === y && existing.size === sp.size) c.linkIdentity(sp, existing);
+      else c.block(sp, `${what(c)} would carry channels on two axes of its output`);
+      continue;
+    }
+    withBias(c.follow(sp, out, y), y);
   }
-  const os = c.source(c.node.outputs[0], 1);
-  if (os) {
-    c.param(os, bName, transB ? 0 : 1, 'out');
-    const bias = cName ? c.constant(cName) : undefined;
-    if (bias && bias.dims.length > 0 && bias.dims[bias.dims.length - 1] === os.size && os.size > 1) {
-      c.param(os, cName, bias.dims.length - 1, 'bias');
+  // A 2-D constant weight makes new channels on Y's axis for its free side (unless channels already flow there).
+  for (const [s, o, y] of [[B, A, yN], [A, B, yM]] as const) {
+    if (!s.constant || o.constant || y < 0) continue;
+    if (s.r !== 2) {
+      if (o.space) c.block(o.space, `${what(c)} multiplies by a batched constant`);
+      continue;
+    }
+    if (c.space(out)) continue;
+    const os = c.source(out, y);
+    if (os) {
+      c.param(os, s.name, s.free, 'out');
+      withBias(os, y);
     }
   }
-  if (as) {
-    if (as.axis !== 1) c.block(as, `${what(c)} reads channels on axis ${as.axis}`);
-    else c.param(as, bName, transB ? 1 : 0, 'in');
-  }
-};
-
-const matmul: Rule = (c) => {
-  const [a, bName] = c.node.inputs;
-  const as = c.space(a);
-  const b = c.constant(bName);
-  const ad = c.dims(a);
-  if (!b || b.dims.length !== 2 || !ad) {
-    const reason = `${what(c)} multiplies two computed tensors (attention-like), not supported yet`;
-    if (as) c.block(as, reason);
-    const bs = c.space(bName);
-    if (bs) c.block(bs, reason);
-    return;
-  }
-  const od = c.dims(c.node.outputs[0]);
-  const os = od ? c.source(c.node.outputs[0], od.length - 1) : undefined;
-  if (os) c.param(os, bName, 1, 'out');
-  if (as) {
-    if (as.axis !== ad.length - 1) c.block(as, `${what(c)} reads channels on axis ${as.axis}`);
-    else c.param(as, bName, 0, 'in');
-  }
-};
+}
 
 /** Per-channel normalisation with statistics/affine parameters on inputs 1…. */
 function channelNorm(paramInputs: number[]): Rule {
@@ -175,6 +228,48 @@ function channelNorm(paramInputs: number[]): Rule {
     for (const o of c.node.outputs.slice(1)) if (o && c.used(o)) c.block(os, `${what(c)} training outputs are used`);
   };
 }
+
+/**
+ * GroupNormalization: channels go equally from each norm-group so that num_groups still divides them. Scale and
+ * bias are per channel (opset 21) or per group (opset 18, unchanged). Statistics span channels: see the twin.
+ */
+const groupNorm: Rule = (c) => {
+  const s = c.space(c.node.inputs[0]);
+  if (!s) return;
+  const groups = c.node.int('num_groups', 0);
+  if (s.axis !== 1) return c.block(s, `${what(c)} normalises groups along axis 1, channels are on axis ${s.axis}`);
+  if (!groups || s.size % groups !== 0 || s.size / groups < 2) return c.block(s, `${what(c)} has ${s.size / groups} channel(s) per group`);
+  const os = c.follow(s, c.node.outputs[0], 1);
+  if (!os) return;
+  c.balance(os, groups);
+  for (const p of c.node.inputs.slice(1, 3)) {
+    const t = p ? c.constant(p) : undefined;
+    if (p && !t) c.block(os, `${what(c)} has computed parameters`);
+    else if (t && t.dims[0] === s.size) c.param(os, p, 0, 'norm');
+  }
+  c.fix({ kind: 'norm', node: c.node.name, space: s.id });
+};
+
+/** LayerNormalization over axes axis…r−1: when those include the channels, scale and bias follow them. */
+const layerNorm: Rule = (c) => {
+  const s = c.space(c.node.inputs[0]);
+  if (!s) return;
+  const r = s.rank;
+  const os = c.follow(s, c.node.outputs[0], s.axis);
+  if (!os) return;
+  for (const o of c.node.outputs.slice(1)) if (o && c.used(o)) c.block(os, `${what(c)} statistics outputs are used`);
+  if (s.axis < norm(c.node.int('axis', -1), r)) return;
+  for (const p of c.node.inputs.slice(1, 3)) {
+    const t = p ? c.constant(p) : undefined;
+    if (p && !t) {
+      c.block(os, `${what(c)} has computed parameters`);
+      continue;
+    }
+    const local = t ? s.axis - (r - t.dims.length) : -1;
+    if (t && local >= 0 && t.dims[local] !== 1) c.param(os, p, local, 'norm');
+  }
+  c.fix({ kind: 'norm', node: c.node.name, space: s.id });
+};
 
 /** Broadcasting element-wise ops of any arity. */
 const elementwise: Rule = (c) => {
@@ -507,6 +602,8 @@ export const RULES: Record<string, Rule> = {
   MatMul: matmul,
   BatchNormalization: channelNorm([1, 2, 3, 4]),
   InstanceNormalization: channelNorm([1, 2]),
+  GroupNormalization: groupNorm,
+  LayerNormalization: layerNorm,
   Concat: concat,
   Split: split,
   Slice: slice,

@@ -15,6 +15,11 @@ export interface ParamSlice {
   space: number;
   /** Each space index owns `block` consecutive indices of the tensor's axis (1 normally). */
   block: number;
+  /**
+   * Grouped convolution (1 when absent): the space and the tensor's axis 0 split into `groups` blocks, and index j
+   * of block b is position j of `axis` in the rows of block b only (each conv-group reads its own input channels).
+   */
+  groups?: number;
   node: string;
   /** out: producer filters; in: consumer input channels; bias; norm: BN/IN statistics; scale: other constants. */
   role: 'out' | 'in' | 'bias' | 'norm' | 'scale';
@@ -25,7 +30,9 @@ export type Fix =
   | { kind: 'group'; node: string; space: number }
   | { kind: 'split'; node: string; spaces: number[]; axis: number }
   | { kind: 'slice'; node: string; space: number; inputSpace: number; axis: number; starts?: number[]; ends?: number[] }
-  | { kind: 'shape'; node: string; input: number; index: number; space: number; divisor?: number };
+  | { kind: 'shape'; node: string; input: number; index: number; space: number; divisor?: number }
+  /** A normalisation whose statistics span the channels of its input `space`: the masked twin leaves removed ones out. */
+  | { kind: 'norm'; node: string; space: number };
 
 export interface Space {
   id: number;
@@ -38,6 +45,8 @@ export interface Space {
   base: number;
   /** The node whose weights create these channels (Conv, Gemm, …), if this is where channels originate. */
   source?: string;
+  /** Removal must take equally many channels from each of this many contiguous blocks (grouped conv, GroupNorm). */
+  blocks?: number;
 }
 
 /** A serialisable description of one dependency group (what `inspect --json` prints). */

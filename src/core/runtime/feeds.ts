@@ -1,3 +1,4 @@
+import type { LabelledSet } from '../data/labelled.js';
 import { PruneLensError } from '../errors.js';
 import type { DType } from '../ir/dtype.js';
 import type { Model } from '../ir/graph.js';
@@ -49,4 +50,24 @@ function makeTensor(dtype: DType, dims: number[], normal: () => number): ort.Ten
     case 'float16': return new ort.Tensor('float16', new Uint16Array(n), dims);
     default: throw new PruneLensError(`cannot make synthetic data for an input of type ${dtype}`);
   }
+}
+
+/** Samples start … start+n−1 of a labelled set as one float32 batch. */
+export function sampleTensor(set: LabelledSet, start: number, n: number): ort.Tensor {
+  const per = set.sampleDims.reduce((a, b) => a * b, 1);
+  return new ort.Tensor('float32', set.inputs.subarray(start * per, (start + n) * per), [n, ...set.sampleDims]);
+}
+
+/** The first `count` samples as feeds of the model's only input, in batches of the size that input is shaped for. */
+export function sampleFeeds(model: Model, shapes: Record<string, number[]>, set: LabelledSet, count: number): Record<string, ort.Tensor>[] {
+  const inputs = runtimeInputs(model);
+  if (inputs.length !== 1) throw new PruneLensError(`real samples can feed a model with one input; this one has ${inputs.length}`);
+  const { name } = inputs[0];
+  const [batch, ...dims] = shapes[name];
+  if (dims.join('x') !== set.sampleDims.join('x')) {
+    throw new PruneLensError(`${set.description}: samples are ${set.sampleDims.join('x')}, input '${name}' takes ${dims.join('x')}`);
+  }
+  if (set.count < batch) throw new PruneLensError(`${set.description}: fewer samples than the batch of ${batch}`);
+  const batches = Math.max(1, Math.floor(Math.min(count, set.count) / batch));
+  return Array.from({ length: batches }, (_, i) => ({ [name]: sampleTensor(set, i * batch, batch) }));
 }

@@ -4,12 +4,16 @@ import type { Model } from '../ir/graph.js';
 import type { ShapeResult } from '../shapes/types.js';
 import { planSuffix } from './instrument.js';
 import { valueBytes } from './runs.js';
+import { decodeOnnx } from '../formats/onnx/load.js';
+import { encodeOnnx } from '../formats/onnx/save.js';
 import { selectByRatio, type SelectOptions } from '../surgery/select.js';
+import { applyMask } from '../surgery/twin.js';
 import type { MaskSite } from './instrument.js';
 import type { ScanResult, ScanTargetResult } from './scan.js';
 import { groupTarget, layerTargets, type MaskArray, type MaskPlacement } from './targets.js';
 
 export interface Step {
+  remove?: number[];
   /** Steps with equal keys mask the same weights (small groups at neighbouring ratios): measured once. */
   key: string;
   masks: MaskArray[];
@@ -25,6 +29,11 @@ export interface Job {
   info: Omit<ScanTargetResult, 'points' | 'sensitivity'>;
   sites: MaskSite[];
   step(ratio: number): Step;
+  /**
+   * Groups with a normalisation over their channels (GroupNorm, LayerNorm) cannot be masked by Mul: removed
+   * channels must leave the statistics. Each step then builds the exact masked twin (a session per step).
+   */
+  twin?: (remove: number[]) => Uint8Array;
   frontier: string[];
   frontierBytes: number;
   cut: boolean;
@@ -55,9 +64,16 @@ export function groupJobs(
       info: { kind: 'group', id: g.id, sources: info.sources, members: info.members, channels: g.units.length, params: info.params, macs: t.macs },
       sites: t.sites,
       step(ratio) {
-        const remove = selectByRatio(model.graph, g, ratio, opts);
-        return { key: remove.join(','), masks: t.masks(remove), kept: g.units.length - remove.length, removed: remove.length, ...t.saved(remove) };
+        const { remove } = selectByRatio(model.graph, g, ratio, opts);
+        return { remove, key: remove.join(','), masks: t.masks(remove), kept: g.units.length - remove.length, removed: remove.length, ...t.saved(remove) };
       },
+      twin: g.fixes.some((f) => f.kind === 'norm')
+        ? (remove) => {
+            const twin = decodeOnnx(encodeOnnx(model), model.path);
+            applyMask(twin, dep, [{ group: g.id, remove }]);
+            return encodeOnnx(twin);
+          }
+        : undefined,
       frontier: [],
       frontierBytes: 0,
       cut: true,
@@ -94,7 +110,7 @@ export function batchJobs(model: Model, shapes: ShapeResult, jobs: Job[], sample
   for (const j of jobs) {
     j.frontier = planSuffix(model, j.sites, true).frontier;
     j.frontierBytes = bytes(j.frontier);
-    j.cut = reusePrefix && j.frontierBytes <= budget;
+    j.cut = reusePrefix && !j.twin && j.frontierBytes <= budget;
   }
   const batches: Job[][] = [];
   let current: Job[] = [];

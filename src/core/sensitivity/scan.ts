@@ -19,7 +19,7 @@ import type { SelectOptions } from '../surgery/select.js';
 import { writeTextAtomic } from '../util/atomic.js';
 import { fileSha256, sha256 } from '../util/hash.js';
 import { buildInstrumented } from './instrument.js';
-import { batchJobs, groupJobs, layerJobs, type Job } from './jobs.js';
+import { batchJobs, groupJobs, layerJobs, type Job, type Step } from './jobs.js';
 import { compareOutput, describeOutput, lossOf, type MetricName, type Metrics, type OutputRef } from './metrics.js';
 import { batchSize, concatChunks, denseRun, maskType } from './runs.js';
 import type { MaskPlacement } from './targets.js';
@@ -198,11 +198,7 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
 
     async function scanJob(job: Job): Promise<ScanPoint[]> {
       const ts = performance.now();
-      const inst = buildInstrumented(model, shapes, job.sites, job.cut);
-      const session = await createSession(inst.bytes, {
-        threads,
-        externalDataDir: model.path ? path.dirname(model.path) : undefined,
-      });
+      const runner = await stepRunner(job);
       timing.sessionMs += performance.now() - ts;
       const points: ScanPoint[] = [];
       try {
@@ -214,20 +210,8 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
           if (last && last.key === s.key) {
             point = { ...last.point, ratio };
           } else {
-            const maskTensors = Object.fromEntries(
-              inst.masks.map((m, i) => [m, new ort.Tensor(maskType(s.masks[i]), s.masks[i], job.sites[i].dims)]),
-            );
-            const outs = new Map<string, ort.Tensor[]>(inst.outputs.map((o) => [o, []]));
             const tr = performance.now();
-            for (const [ci, [start, n]] of chunks.entries()) {
-              throwIfCancelled(opts.signal);
-              const feeds: Record<string, ort.Tensor> = { ...maskTensors };
-              const inputs = sliceFeeds(data, start, n);
-              for (const v of inst.frontier) feeds[v] = inputs[v] ?? values.get(v)![ci];
-              const r = await session.run(feeds);
-              for (const o of inst.outputs) outs.get(o)!.push(r[o]);
-              timing.runs++;
-            }
+            const outs = await runner.run(s);
             timing.runMs += performance.now() - tr;
             const perOutput: Record<string, Metrics> = {};
             for (const o of outputs) {
@@ -252,9 +236,51 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
           report(`${job.kind} ${job.id} at ${Math.round(ratio * 100)}%`);
         }
       } finally {
-        await session.release();
+        await runner.release();
       }
       return points;
+    }
+
+    /** Runs one step over all chunks: masks fed to the instrumented suffix, or (norm groups) a fresh masked twin. */
+    async function stepRunner(job: Job): Promise<{ run(s: Step): Promise<Map<string, ort.Tensor[]>>; release(): Promise<void> }> {
+      const externalDataDir = model.path ? path.dirname(model.path) : undefined;
+      const runAll = async (session: ort.InferenceSession, names: string[], extra: (ci: number, start: number, n: number) => Record<string, ort.Tensor>) => {
+        const outs = new Map<string, ort.Tensor[]>(names.map((o) => [o, []]));
+        for (const [ci, [start, n]] of chunks.entries()) {
+          throwIfCancelled(opts.signal);
+          const r = await session.run(extra(ci, start, n), names);
+          for (const o of names) outs.get(o)!.push(r[o]);
+          timing.runs++;
+        }
+        return outs;
+      };
+      if (job.twin) {
+        return {
+          async run(s) {
+            const session = await createSession(job.twin!(s.remove!), { threads, externalDataDir });
+            try {
+              return await runAll(session, outputs, (_, start, n) => sliceFeeds(data, start, n));
+            } finally {
+              await session.release();
+            }
+          },
+          release: async () => {},
+        };
+      }
+      const inst = buildInstrumented(model, shapes, job.sites, job.cut);
+      const session = await createSession(inst.bytes, { threads, externalDataDir });
+      return {
+        run(s) {
+          const masks = Object.fromEntries(inst.masks.map((m, i) => [m, new ort.Tensor(maskType(s.masks[i]), s.masks[i], job.sites[i].dims)]));
+          return runAll(session, inst.outputs, (ci, start, n) => {
+            const inputs = sliceFeeds(data, start, n);
+            const feeds: Record<string, ort.Tensor> = { ...masks };
+            for (const v of inst.frontier) feeds[v] = inputs[v] ?? values.get(v)![ci];
+            return feeds;
+          });
+        },
+        release: () => session.release(),
+      };
     }
   }
   const ref = dense!.get(primary)!;

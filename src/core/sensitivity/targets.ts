@@ -55,11 +55,13 @@ export function groupTarget(
 ): GroupTarget | string {
   const g = model.graph;
   const byName = new Map(g.nodes.map((n) => [n.name, n]));
-  const keys = new Map<string, { site: MaskSite; slices: Group['params'] }>();
-  const add = (key: string, site: MaskSite, p: Group['params'][number]) => {
+  // each site zeroes its mask where a removed channel (index in the slice's space) lands
+  type Fill = (m: MaskArray, removed: Set<number>) => void;
+  const keys = new Map<string, { site: MaskSite; fills: { space: number; fill: Fill }[] }>();
+  const add = (key: string, site: MaskSite, space: number, fill: Fill) => {
     let k = keys.get(key);
-    if (!k) keys.set(key, (k = { site, slices: [] }));
-    k.slices.push(p);
+    if (!k) keys.set(key, (k = { site, fills: [] }));
+    k.fills.push({ space, fill });
   };
   const onInputs = placement === 'inputs' && group.params.some((p) => p.role === 'in');
   for (const p of group.params) {
@@ -71,12 +73,25 @@ export function groupTarget(
     const space = dep.spaces[p.space];
     const input = node.inputs.indexOf(space.value);
     const type = shapes.types.get(space.value);
-    const oneToOne = t.dims[p.axis] === space.size * p.block && node.int('group', 1) === 1;
-    if (onInputs && input >= 0 && oneToOne && type && MASKABLE.includes(type.dtype)) {
-      const dims = type.dims.map((_, i) => (i === space.axis ? t.dims[p.axis] : 1));
-      add(`${p.node}\u0000x${input}\u0000${space.axis}`, { node: p.node, input, dims, dtype: type.dtype }, p);
+    const blocks: Fill = (m, r) => { for (const i of r) for (let b = 0; b < p.block; b++) m[i * p.block + b] = 0; };
+    if (onInputs && input >= 0 && type && MASKABLE.includes(type.dtype) && type.dims[space.axis] === space.size * p.block) {
+      // the consumer's input itself (a grouped conv's too: its input channel i is position i there)
+      const dims = type.dims.map((d, i) => (i === space.axis ? d : 1));
+      add(`${p.node}\u0000x${input}\u0000${space.axis}`, { node: p.node, input, dims, dtype: type.dtype }, p.space, blocks);
+    } else if (p.groups) {
+      // a grouped conv's weight [O, C/g, …]: input channel i = position i mod C/g in the rows of conv-group i div C/g
+      const [rows, cols, groups] = [t.dims[0], t.dims[p.axis], p.groups];
+      const per = space.size / groups;
+      const dims = t.dims.map((d, i) => (i === 0 || i === p.axis ? d : 1));
+      add(`${p.node}\u0000${p.input}\u0000g${p.axis}`, { node: p.node, input: p.input, dims, dtype: t.dtype }, p.space, (m, r) => {
+        for (const i of r) {
+          const b = Math.floor(i / per);
+          for (let o = (b * rows) / groups; o < ((b + 1) * rows) / groups; o++) m[o * cols + (i % per)] = 0;
+        }
+      });
     } else {
-      add(`${p.node}\u0000${p.input}\u0000${p.axis}`, { node: p.node, input: p.input, dims: t.dims.map((d, i) => (i === p.axis ? d : 1)), dtype: t.dtype }, p);
+      const dims = t.dims.map((d, i) => (i === p.axis ? d : 1));
+      add(`${p.node}\u0000${p.input}\u0000${p.axis}`, { node: p.node, input: p.input, dims, dtype: t.dtype }, p.space, blocks);
     }
   }
   const entries = [...keys.values()];
@@ -88,9 +103,9 @@ export function groupTarget(
     macs: [...weightNodes].reduce((s, n) => s + (layerMacs.get(n) ?? 0), 0),
     masks(remove) {
       const r = removed(remove);
-      return entries.map(({ site, slices }) => {
+      return entries.map(({ site, fills }) => {
         const m = ones(site.dtype, site.dims.reduce((a, b) => a * b, 1));
-        for (const p of slices) for (const i of r.get(p.space) ?? []) for (let b = 0; b < p.block; b++) m[i * p.block + b] = 0;
+        for (const f of fills) f.fill(m, r.get(f.space) ?? new Set());
         return m;
       });
     },

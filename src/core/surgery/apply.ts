@@ -3,7 +3,7 @@ import type { Graph, Model, Node } from '../ir/graph.js';
 import { encodeElements, memorySource, Tensor } from '../ir/tensor.js';
 import type { DepGraph, Group } from '../deps/analyze.js';
 import type { Fix } from '../deps/types.js';
-import { sliceTensor, zeroTensor } from './slice.js';
+import { byBlocks, sliceTensor, zeroTensor, type BlockRemoval } from './slice.js';
 
 /** Which units of which group to remove. */
 export interface Selection {
@@ -34,6 +34,8 @@ interface Removal {
   node: string;
   input: number;
   axes: Map<number, Set<number>>;
+  /** A grouped convolution's input channels (or ConvTranspose's outputs): removed per conv-group. */
+  blocks?: BlockRemoval;
 }
 
 function tensorRemovals(dep: DepGraph, removed: Map<number, Set<number>>): Removal[] {
@@ -45,6 +47,12 @@ function tensorRemovals(dep: DepGraph, removed: Map<number, Set<number>>): Remov
       const key = `${p.node}\u0000${p.input}`;
       let rem = out.get(key);
       if (!rem) out.set(key, (rem = { node: p.node, input: p.input, axes: new Map() }));
+      if (p.groups) {
+        const per = dep.spaces[p.space].size / p.groups;
+        rem.blocks = { axis: p.axis, perBlock: Array.from({ length: p.groups }, () => new Set<number>()) };
+        for (const i of r) rem.blocks.perBlock[Math.floor(i / per)].add(i % per);
+        continue;
+      }
       let set = rem.axes.get(p.axis);
       if (!set) rem.axes.set(p.axis, (set = new Set()));
       for (const i of r) for (let b = 0; b < p.block; b++) set.add(i * p.block + b);
@@ -53,20 +61,32 @@ function tensorRemovals(dep: DepGraph, removed: Map<number, Set<number>>): Remov
   return [...out.values()];
 }
 
-/** Applies `edit` to each removal on a tensor that only that node input reads. */
-function editConstants(g: Graph, removals: Removal[], edit: (t: Tensor, axes: Map<number, Set<number>>) => void): void {
+type Edit = (t: Tensor, axes: Map<number, Set<number>>) => { dims: number[]; bytes: Uint8Array };
+
+/** Applies `edit` (slice or zero) to each removal on a tensor that only that node input reads. */
+function editConstants(g: Graph, removals: Removal[], edit: Edit): void {
   const nodes = new Map(g.nodes.map((n) => [n.name, n]));
   // Materialise private copies first: slicing one reader's copy must not change another's.
   const targets = removals.map((r) => ({ r, t: ownConstant(g, nodes.get(r.node)!, r.input) }));
-  for (const { r, t } of targets) edit(t, r.axes);
+  for (const { r, t } of targets) {
+    const { dims, bytes } = r.blocks ? byBlocks(t, r.axes, r.blocks, edit) : edit(t, r.axes);
+    t.replaceBytes(dims, bytes);
+  }
 }
 
-function checkNotEmpty(dep: DepGraph, selections: Selection[]): void {
+function checkSelections(dep: DepGraph, selections: Selection[]): void {
   for (const sel of selections) {
     const g = dep.groups[sel.group];
     if (!g) throw new PruneLensError(`no dependency group ${sel.group}`);
     if (g.reasons.length && sel.remove.length) throw new PruneLensError(`group ${g.id} cannot be pruned: ${g.reasons[0]}`);
     if (new Set(sel.remove).size >= g.units.length) throw new PruneLensError(`group ${g.id} would lose all its ${g.units.length} channels`);
+    if (g.classes) {
+      const per = new Array<number>(g.classes.count).fill(0);
+      for (const u of new Set(sel.remove)) if (g.classes.of[u] >= 0) per[g.classes.of[u]]++;
+      if (per.some((n) => n !== per[0])) {
+        throw new PruneLensError(`group ${g.id} must lose equally many channels from each of its ${per.length} blocks (grouped convolution or GroupNormalization)`);
+      }
+    }
   }
 }
 
@@ -75,14 +95,11 @@ function checkNotEmpty(dep: DepGraph, selections: Selection[]): void {
  * Split sizes, Slice bounds and Reshape targets, so the saved model is genuinely smaller.
  */
 export function applyPruning(model: Model, dep: DepGraph, selections: Selection[]): void {
-  checkNotEmpty(dep, selections);
+  checkSelections(dep, selections);
   const g = model.graph;
   const removed = removedBySpace(dep, selections);
   const newSize = (space: number) => dep.spaces[space].size - (removed.get(space)?.size ?? 0);
-  editConstants(g, tensorRemovals(dep, removed), (t, axes) => {
-    const { dims, bytes } = sliceTensor(t, axes);
-    t.replaceBytes(dims, bytes);
-  });
+  editConstants(g, tensorRemovals(dep, removed), sliceTensor);
   const nodes = new Map(g.nodes.map((n) => [n.name, n]));
   for (const grp of dep.groups) {
     for (const f of grp.fixes) {
@@ -102,6 +119,8 @@ export function applyPruning(model: Model, dep: DepGraph, selections: Selection[
           setSliceBounds(g, node, f, keptBefore, keptBefore + newSize(f.space), dep.spaces[f.inputSpace].rank);
           break;
         }
+        case 'norm':
+          break; // the statistics follow the smaller tensor by themselves
         case 'shape': {
           const t = ownConstant(g, node, f.input);
           const v = t.toNumbers();
@@ -117,11 +136,9 @@ export function applyPruning(model: Model, dep: DepGraph, selections: Selection[
   g.invalidate();
 }
 
-/** The masked twin: removed channels zeroed in every member, nothing resized (for verification and scans). */
-export function applyMask(model: Model, dep: DepGraph, selections: Selection[]): void {
-  editConstants(model.graph, tensorRemovals(dep, removedBySpace(dep, selections)), (t, axes) =>
-    t.replaceBytes(t.dims, zeroTensor(t, axes)),
-  );
+/** Removed channels zeroed in every member, nothing resized (the masked twin's weights). */
+export function zeroMembers(model: Model, removed: Map<number, Set<number>>, dep: DepGraph): void {
+  editConstants(model.graph, tensorRemovals(dep, removed), (t, axes) => ({ dims: t.dims, bytes: zeroTensor(t, axes) }));
 }
 
 function sliceStart(dep: DepGraph, outSpace: number, inSpace: number): number {
@@ -160,7 +177,7 @@ function setConstantInput(
   return t;
 }
 
-function uniqueName(g: Graph, base: string): string {
+export function uniqueName(g: Graph, base: string): string {
   let name = base;
   for (let i = 1; g.constant(name) || g.producer(name); i++) name = `${base}${i}`;
   return name;

@@ -1,5 +1,5 @@
 import { bytesPerElement } from '../ir/dtype.js';
-import type { Tensor } from '../ir/tensor.js';
+import { memorySource, Tensor } from '../ir/tensor.js';
 
 type Lanes = Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
 
@@ -68,4 +68,43 @@ export function zeroTensor(t: Tensor, removals: Map<number, Set<number>>): Uint8
     }
   }
   return out;
+}
+
+/** Axis-`axis` indices removed per block of axis 0 (a grouped convolution's weight: each conv-group its own). */
+export interface BlockRemoval {
+  axis: number;
+  perBlock: Set<number>[];
+}
+
+/**
+ * Applies `f` (slice or zero) to each axis-0 block of `t` with its own removal along `blocks.axis`, and joins the
+ * results: axis 0 is outermost, so the blocks are consecutive bytes.
+ */
+export function byBlocks(
+  t: Tensor,
+  removals: Map<number, Set<number>>,
+  blocks: BlockRemoval,
+  f: (t: Tensor, removals: Map<number, Set<number>>) => { dims: number[]; bytes: Uint8Array },
+): { dims: number[]; bytes: Uint8Array } {
+  const n = blocks.perBlock.length;
+  const rows = t.dims[0] / n;
+  const rowBytes = t.byteLength / t.dims[0];
+  const bytes = t.bytes();
+  const parts = blocks.perBlock.map((cols, b) => {
+    const sub = new Tensor(t.name, t.dtype, [rows, ...t.dims.slice(1)], memorySource(bytes.subarray(b * rows * rowBytes, (b + 1) * rows * rowBytes)));
+    const own = new Map(removals);
+    const gone = removals.get(0);
+    if (gone) own.set(0, new Set([...gone].filter((r) => r >= b * rows && r < (b + 1) * rows).map((r) => r - b * rows)));
+    own.set(blocks.axis, cols);
+    return f(sub, own);
+  });
+  const tail = parts[0].dims.slice(1).join('x');
+  if (parts.some((p) => p.dims.slice(1).join('x') !== tail)) throw new Error(`tensor '${t.name}': blocks lose unequal slices`);
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.bytes.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p.bytes, o);
+    o += p.bytes.length;
+  }
+  return { dims: [parts.reduce((a, p) => a + p.dims[0], 0), ...parts[0].dims.slice(1)], bytes: out };
 }

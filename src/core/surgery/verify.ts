@@ -9,8 +9,16 @@ export interface Verification {
   maxAbsError: number;
   outputs: { name: string; relError: number; absError: number; scale: number }[];
   samples: number;
+  /** What the models were run on: seeded random inputs, and real samples when given. */
+  inputs: { random: { seeds: number[] }; real?: RealInputs['source'] };
   tolerance: number;
   passed: boolean;
+}
+
+/** Feeds made from labelled samples, with where they came from. */
+export interface RealInputs {
+  feeds: Record<string, ort.Tensor>[];
+  source: { images: string; labels: string; samples: number };
 }
 
 export const TOLERANCE = 1e-4;
@@ -28,12 +36,13 @@ export async function verifyAgainstTwin(
   pruned: Model,
   twin: Model,
   inputShapes: Record<string, number[]>,
-  opts: { seeds?: number[]; feeds?: Record<string, ort.Tensor>[] } = {},
+  opts: { seeds?: number[]; real?: RealInputs } = {},
 ): Promise<Verification> {
   // Both keep the original's path, so external data resolves against its folder.
   const a = await createSession(pruned, { optimization: 'basic' });
   const b = await createSession(twin, { optimization: 'basic' });
-  const feedsList = [...(opts.seeds ?? [11, 12]).map((s) => syntheticFeeds(twin, inputShapes, s)), ...(opts.feeds ?? [])];
+  const seeds = opts.seeds ?? [11, 12];
+  const feedsList = [...seeds.map((s) => syntheticFeeds(twin, inputShapes, s)), ...(opts.real?.feeds ?? [])];
   const worst = new Map<string, { relError: number; absError: number; scale: number }>();
   try {
     for (const feeds of feedsList) {
@@ -62,5 +71,6 @@ export async function verifyAgainstTwin(
   const maxRelError = Math.max(0, ...outputs.map((o) => o.relError));
   const maxAbsError = Math.max(0, ...outputs.map((o) => o.absError));
   const passed = outputs.every((o) => o.absError <= TOLERANCE * o.scale + ABS_TOLERANCE);
-  return { maxRelError, maxAbsError, outputs, samples: feedsList.length, tolerance: TOLERANCE, passed };
+  const inputs = { random: { seeds }, ...(opts.real ? { real: opts.real.source } : {}) };
+  return { maxRelError, maxAbsError, outputs, samples: feedsList.length, inputs, tolerance: TOLERANCE, passed };
 }
