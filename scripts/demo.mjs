@@ -1,4 +1,5 @@
-// `npm run demo`: the main job on the bundled example model: inspect, sensitivity scan, prune 50 %, accuracy before and after.
+// `npm run demo`: the main job on the bundled example model: inspect, sensitivity scan, plans at 50 % of the MACs
+// (sensitivity-guided and uniform), real pruning of both, accuracy and measured latency.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -6,18 +7,28 @@ import * as path from 'node:path';
 
 const model = 'examples/fashion-cnn.onnx';
 const data = ['--data', 'examples/fashion-mnist-500-images-idx3-ubyte.gz', '--labels', 'examples/fashion-mnist-500-labels-idx1-ubyte.gz'];
-const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'prunelens-demo-')), 'fashion-cnn-pruned50.onnx');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prunelens-demo-'));
+const at = (f) => path.join(dir, f);
 const steps = [
   ['inspect', model],
   // every group alone at 10…90 % on the 500 labelled samples: which layers can lose channels, which cannot
-  ['scan', model, ...data, '--samples', '500', '--no-cache'],
-  ['prune', model, '-o', out, '--ratio', '0.5', '--criterion', 'l1', ...data],
-  ['eval', model, ...data],
-  ['eval', out, ...data],
+  ['scan', model, ...data, '--samples', '500', '--no-cache', '-o', at('scan.json')],
+  // the same MACs budget two ways: ratios from the scan curves, and one ratio for every group
+  ['plan', model, '--scan', at('scan.json'), '--target', 'macs=0.5', '--strategy', 'sensitivity', '-o', at('sensitivity.json')],
+  ['plan', model, '--scan', at('scan.json'), '--target', 'macs=0.5', '--strategy', 'uniform', '-o', at('uniform.json')],
+  ['prune', model, '--plan', at('sensitivity.json'), '-o', at('fashion-cnn-sensitivity.onnx'), ...data],
+  ['prune', model, '--plan', at('uniform.json'), '-o', at('fashion-cnn-uniform.onnx'), ...data],
+  ['bench', model, '--compare', at('fashion-cnn-sensitivity.onnx')],
 ];
 for (const args of steps) {
   console.log(`\n$ prunelens ${args.join(' ')}`);
   const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
-console.log('\n(no fine-tuning: pruning without recovery costs accuracy; sensitivity-guided plans come next)');
+const report = (name) => JSON.parse(fs.readFileSync(at(`fashion-cnn-${name}.report.json`), 'utf8'));
+console.log('\nAt the same budget (50 % of the MACs), no fine-tuning, 500 labelled samples:');
+for (const name of ['uniform', 'sensitivity']) {
+  const r = report(name);
+  console.log(`  ${name.padEnd(12)} MACs ${((100 * r.after.macs) / r.before.macs).toFixed(1)} %  top-1 ${(100 * r.accuracy.before).toFixed(1)} % → ${(100 * r.accuracy.after).toFixed(1)} %`);
+}
+console.log(`\nPruned models, recipes and reports (.report.md) are in ${dir}`);
