@@ -83,7 +83,7 @@ export function buildProgram(): Command {
     .option('--mode <mode>', 'structured (channels per group) | unstructured (weights per layer)', 'structured')
     .option('--output-name <name>', 'model output the metric reads (default: the first)')
     .option('--only <ids>', 'scan only these group ids or layer names (comma-separated)')
-    .option('--batch <N>', 'samples per ONNX Runtime run', '32')
+    .option('--batch <N>', 'samples per ONNX Runtime run (default: as many as fit 256 MB of activations, 8…256)')
     .option('--max-memory <MB>', 'memory for cached intermediate values', '1024')
     .option('--threads <N>', 'ONNX Runtime threads (default: all cores)')
     .option('--seed <N>', 'seed for synthetic data, sample choice and the random criterion', '1')

@@ -127,7 +127,7 @@ function bottlenecks(w: WarningInput): PlanWarning[] {
       out.push({ kind: 'bottleneck', group: id, layers: pg.group.sources,
         numbers: { kept: kept(id), channels: units.get(id)!, narrowestNeighbour: narrowest },
         message: `group ${id} (${pg.group.sources[0]}) keeps ${kept(id)} channels, a quarter or less of its narrowest neighbour (${narrowest}): a bottleneck the original did not have`,
-        fix: 'cap this group\'s ratio, or use the sensitivity strategy' });
+        fix: 'cap this group\'s ratio (--max-ratio, or a plan entry for it)' });
     }
   }
   return out;

@@ -10,17 +10,23 @@ import type { ShapeResult } from '../shapes/types.js';
 import { withOutputs } from './instrument.js';
 import type { MaskArray } from './targets.js';
 
-export const DEFAULT_BATCH = 32;
+/** Activation memory one run may take when the user sets no batch. */
+const RUN_BYTES = 256 * 2 ** 20;
 
-/** Samples per run: the user's choice, or the model's fixed batch when its inputs declare one. */
-export function batchSize(model: Model, count: number, batch?: number): number {
+/**
+ * Samples per run: the user's choice, the model's fixed batch when its inputs declare one, or as many as fit
+ * RUN_BYTES of activations (8…256): small models lose to per-run overhead in small batches, large ones are
+ * bounded by memory.
+ */
+export function batchSize(model: Model, count: number, batch?: number, peakBytesPerSample = 0): number {
   const fixed = runtimeInputs(model).map((i) => i.shape?.[0]).find((d): d is number => typeof d === 'number' && d > 0);
   if (fixed !== undefined) {
     if (count % fixed) throw new PruneLensError(`the model takes a fixed batch of ${fixed}: use a multiple of ${fixed} samples`);
     return fixed;
   }
   if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) throw new PruneLensError(`--batch must be a positive whole number`);
-  return Math.min(batch ?? DEFAULT_BATCH, count);
+  const auto = Math.max(8, Math.min(256, Math.floor(RUN_BYTES / Math.max(peakBytesPerSample, 1))));
+  return Math.min(batch ?? auto, count);
 }
 
 /** Bytes of one sample of a value; graph inputs cost nothing extra (the calibration set holds them). */

@@ -130,7 +130,9 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
   const outputs = model.graph.outputs.map((o) => o.name);
   const primary = opts.output ?? outputs[0];
   if (!outputs.includes(primary)) throw new PruneLensError(`--output: the model has no output '${primary}' (outputs: ${outputs.join(', ')})`);
-  const batch = batchSize(model, data.count, opts.batch);
+  const cost = computeCost(model, shapes);
+  const perSample = cost.peakActivationBytes / (Object.values(inputShapes)[0]?.[0] || 1);
+  const batch = batchSize(model, data.count, opts.batch, perSample);
   const threads = opts.threads ?? 0;
   const settings: ScanResult['settings'] = {
     mode,
@@ -155,7 +157,6 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
     } catch { /* a damaged cache entry is recomputed */ }
   }
 
-  const cost = computeCost(model, shapes);
   const layerMacs = new Map(cost.layers.map((l) => [l.name, l.macs]));
   const skipped: ScanResult['skipped'] = [];
   const jobs = mode === 'structured' ? groupJobs(model, shapes, layerMacs, opts, skipped) : layerJobs(model, layerMacs, opts);
