@@ -369,6 +369,33 @@ describe('plans', () => {
     });
   });
 
+  describe('quality without fine-tuning (the issue\'s goal; scripts/quality/compare-strategies.mjs prints the table)', () => {
+    it('example at macs=0.5: sensitivity keeps far more accuracy than uniform and global', async () => {
+      const scan = await scanModel(EXAMPLE, { ...IDX, samples: 128 });
+      const acc: Record<string, number> = {};
+      for (const strategy of ['uniform', 'global', 'sensitivity'] as const) {
+        const r = await planModel(EXAMPLE, { strategy, target: { kind: 'macs', keep: 0.5 }, scan });
+        const rep = await pruneModel(EXAMPLE, path.join(dir, `quality-${strategy}.onnx`), { recipe: r, overwrite: true, data: { images: IDX.data, labels: IDX.labels } });
+        assert.ok(rep.accuracy && rep.accuracy.samples === 500);
+        assert.ok(rep.after.macs <= 0.5 * rep.before.macs);
+        acc[strategy] = rep.accuracy.after;
+        acc.dense = rep.accuracy.before;
+      }
+      assert.ok(acc.dense > 0.9, `dense ${acc.dense}`);
+      assert.ok(acc.sensitivity > acc.uniform + 0.2 && acc.sensitivity > acc.global + 0.2, JSON.stringify(acc));
+    });
+
+    it('the PP-OCR cls orientation set is labelled right: the dense model scores ≥ 95 % on it', async () => {
+      for (const [f, n] of [['test.npz', 400], ['calib.npz', 64]] as const) {
+        const data = path.join(ROOT, 'examples/ppocr-cls-orientation', f);
+        const s = await scanModel(CLS, { inputShapes: ['x=1x3x48x192'], data, samples: n, metric: 'accuracy', only: ['2'], ratios: [0.5] });
+        assert.equal(s.data.samples, n);
+        assert.ok(s.data.labelled);
+        assert.ok(s.dense.metrics.accuracy! >= 0.95, `${f}: dense accuracy ${s.dense.metrics.accuracy}`);
+      }
+    });
+  });
+
   it('prune --nm 2:4 zeroes half the weights; bench --compare says not to expect a dense speedup', () => {
     const out = path.join(dir, 'nm.onnx');
     let r = cli(['prune', EXAMPLE, '--nm', '2:4', '-o', out, '--json']);
