@@ -124,17 +124,6 @@ async function checkTarget(
   );
 }
 
-/**
- * Known src bug (reported): a plan's MACs (target, `predicted`, prune report) include the per-element ops
- * (BatchNorm, activations, Add, pooling: 15 % of PP-OCR cls, 2 % of the example), but CostModel only shrinks
- * Conv/Gemm/MatMul MACs, so the strategies overshoot MACs targets: PP-OCR cls lands at 43 % for 50 %, and the
- * example's ensemble one step too low. These cases run and report as TODO until cost-model.ts prices them.
- */
-const CHEAP_MACS = 'src/core/plan/cost-model.ts prices only compute MACs while plans are costed on all MACs';
-const KNOWN: Record<string, string> = {
-  'example macs ensemble': CHEAP_MACS,
-  ...Object.fromEntries(STRATEGIES.map((s) => [`PP-OCR cls macs ${s}`, CHEAP_MACS])),
-};
 
 /**
  * Five convs; conv B (stride 2) has 30 of its 32 filters and biases scaled by 1e-3 and conv C reads those
@@ -198,8 +187,7 @@ describe('plans', () => {
       })());
       for (const kind of ['macs', 'params'] as const) {
         for (const strategy of STRATEGIES) {
-          const todo = KNOWN[`${m.name} ${kind} ${strategy}`];
-          it(`${m.name}: ${strategy} at ${kind}=0.5`, todo ? { todo } : {}, async (t) => {
+          it(`${m.name}: ${strategy} at ${kind}=0.5`, async (t) => {
             if (m.torch && !hasTorch) {
               assert.ok(!process.env.CI, 'torchvision is missing on CI');
               return t.skip('Debian python3-torchvision not installed');
@@ -319,7 +307,7 @@ describe('plans', () => {
 
     // Known src gap (reported): with --force the recipe's group ids and channel indices are applied to whatever
     // groups bear those ids, without comparing their channel counts or layers to the recipe's.
-    it('--force still refuses a recipe whose groups do not match the model', { todo: 'pruneModel does not check recipe groups (channels, sources) against the model' }, () => {
+    it('--force still refuses a recipe whose groups do not match the model', () => {
       setup();
       const wider = path.join(dir, 'model-wide.onnx');
       fs.writeFileSync(wider, wipeModel(11, 0, 48));

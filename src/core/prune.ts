@@ -114,6 +114,7 @@ export async function pruneModel(file: string, out: string, opts: PruneOptions):
   throwIfCancelled(opts.signal);
   opts.onProgress?.({ phase: 'analyse', done: 0, total: 1 });
   const dep = analyzeDependencies(model, shapes);
+  if (opts.recipe) checkRecipeGroups(opts.recipe, dep);
   const selections = selectionsFor(model, dep, opts);
   const before = computeCost(model, shapes);
   // The masked twin is an independent copy of the original, taken before surgery.
@@ -180,6 +181,20 @@ export async function pruneModel(file: string, out: string, opts: PruneOptions):
   }
   if (opts.reports) report.reports = writePruneReports(report, out);
   return report;
+}
+
+/** Even with --force, a recipe only applies to a model whose groups are the same (channels and source layers). */
+function checkRecipeGroups(recipe: Recipe, dep: DepGraph): void {
+  for (const r of recipe.groups) {
+    const g = dep.groups[r.id];
+    const same = g && g.units.length === r.channels && g.sources.length === r.sources.length && g.sources.every((x, i) => x === r.sources[i]);
+    if (!same) {
+      throw new PruneLensError(
+        `the recipe does not fit this model: its group ${r.id} (${r.sources[0] ?? '?'}, ${r.channels} channels) is ` +
+          (g ? `group ${g.id} (${g.sources[0] ?? '?'}, ${g.units.length} channels) here` : 'missing here'),
+      );
+    }
+  }
 }
 
 /** The plan entries of a recipe (its exact channel lists) and its input shapes, once the model is checked. */

@@ -47,8 +47,6 @@ export async function loadImageFolder(
   if (c !== 1 && c !== 3) throw new PruneLensError(`image data needs 1 or 3 input channels, the model takes ${c}`);
   const [ch, cw] = pre.crop ?? [h, w];
   if (ch !== h || cw !== w) throw new PruneLensError(`--preprocess crop ${ch}x${cw} does not match the model's input ${h}x${w}`);
-  const resize = pre.resize ?? Math.max(h, w);
-  if (resize < Math.max(h, w)) throw new PruneLensError(`--preprocess resize=${resize} is smaller than the ${h}x${w} crop`);
   const per = c * h * w;
   const data = new Float32Array(chosen.length * per);
   for (const [i, { file }] of chosen.entries()) {
@@ -56,15 +54,21 @@ export async function loadImageFolder(
     try {
       let img = sharp(file).rotate().removeAlpha();
       img = c === 1 ? img.grayscale() : img.toColourspace('srgb');
-      // shorter side to `resize`, then the centre crop
-      img = img.resize(resize, resize, { fit: 'outside' });
-      const resized = await img.raw().toBuffer({ resolveWithObject: true });
-      const { width, height } = resized.info;
-      raw = await sharp(resized.data, { raw: { width, height, channels: resized.info.channels } })
-        .extract({ left: Math.floor((width - w) / 2), top: Math.floor((height - h) / 2), width: w, height: h })
-        .raw()
-        .toBuffer();
+      if (pre.resize === undefined) {
+        // scale to cover h×w (aspect kept), then the centre crop
+        raw = await img.resize(w, h, { fit: 'cover', position: 'centre' }).raw().toBuffer();
+      } else {
+        // shorter side to `resize`, then the centre crop
+        const resized = await img.resize(pre.resize, pre.resize, { fit: 'outside' }).raw().toBuffer({ resolveWithObject: true });
+        const { width, height, channels } = resized.info;
+        if (width < w || height < h) throw new PruneLensError(`${file}: resize=${pre.resize} makes it ${width}x${height}, smaller than the ${w}x${h} crop`);
+        raw = await sharp(resized.data, { raw: { width, height, channels } })
+          .extract({ left: Math.floor((width - w) / 2), top: Math.floor((height - h) / 2), width: w, height: h })
+          .raw()
+          .toBuffer();
+      }
     } catch (e) {
+      if (e instanceof PruneLensError) throw e;
       throw new PruneLensError(`${file}: cannot read as an image (${(e as Error).message.split('\n')[0]})`);
     }
     const out = data.subarray(i * per, (i + 1) * per);

@@ -1,6 +1,6 @@
 /**
- * A fast model of what pruning several groups at once costs, for searching allocations: params and compute MACs
- * as functions of each group's kept fraction. Exact for ordinary groups; Concat groups are assumed to lose
+ * A fast model of what pruning several groups at once costs, for searching allocations: params and MACs (compute
+ * layers by their weight, per-element layers by their channels) as functions of each group's kept fraction. Exact for ordinary groups; Concat groups are assumed to lose
  * channels evenly across their inputs. The final plan is costed exactly (real surgery) afterwards.
  */
 import type { CostSummary } from '../cost/cost.js';
@@ -30,6 +30,8 @@ export class CostModel {
   private readonly tensors = new Map<string, TensorTerm>();
   /** MACs of compute layers, with the weight that scales them (MACs ∝ weight elements at fixed shapes). */
   private readonly layers: { macs: number; weight: string }[] = [];
+  /** Per-element layers (BN, activations, Add, pooling): MACs ∝ the channels of their output (or input). */
+  private readonly cheap: { macs: number; axis: Axis }[] = [];
 
   constructor(model: Model, dep: DepGraph, cost: CostSummary) {
     this.params = cost.params;
@@ -57,6 +59,24 @@ export class CostModel {
       const weight = node?.inputs.find((i, k) => k > 0 && i && this.tensors.has(i)) ?? (node?.opType === 'MatMul' && this.tensors.has(node.inputs[0]) ? node.inputs[0] : undefined);
       if (weight) this.layers.push({ macs: l.macs, weight });
     }
+    const spaceOf = new Map<string, { size: number; group: number; units: number }>();
+    for (const grp of dep.groups) for (const sp of grp.spaces) if (!spaceOf.has(sp.value)) spaceOf.set(sp.value, { size: sp.size, group: grp.id, units: grp.units.length });
+    for (const l of cost.layers) {
+      if (l.kind !== 'cheap' || l.macs === 0) continue;
+      const node = byName.get(l.name);
+      const sp = spaceOf.get(node?.outputs[0] ?? '') ?? spaceOf.get(node?.inputs[0] ?? '');
+      if (sp) this.cheap.push({ macs: l.macs, axis: { index: 0, len: sp.size, parts: [{ group: sp.group, share: sp.size / sp.units }] } });
+    }
+  }
+
+  /** Kept fraction of an axis whose elements belong to groups losing units. */
+  private static kept(a: Axis, kept: Map<number, number>, units: (g: number) => number): number {
+    let removed = 0;
+    for (const p of a.parts) {
+      const k = kept.get(p.group);
+      if (k !== undefined) removed += (units(p.group) - k) * p.share;
+    }
+    return Math.max(0, 1 - removed / a.len);
   }
 
   /** Params and MACs when each group keeps `kept[g]` of its units (groups absent keep everything). */
@@ -65,19 +85,13 @@ export class CostModel {
     let params = this.params;
     for (const [name, t] of this.tensors) {
       let f = 1;
-      for (const a of t.axes) {
-        let removed = 0;
-        for (const p of a.parts) {
-          const k = kept.get(p.group);
-          if (k !== undefined) removed += (units(p.group) - k) * p.share;
-        }
-        f *= Math.max(0, 1 - removed / a.len);
-      }
+      for (const a of t.axes) f *= CostModel.kept(a, kept, units);
       frac.set(name, f);
       params -= t.size * (1 - f);
     }
     let macs = this.macs;
     for (const l of this.layers) macs -= l.macs * (1 - (frac.get(l.weight) ?? 1));
+    for (const c of this.cheap) macs -= c.macs * (1 - CostModel.kept(c.axis, kept, units));
     return { params, macs };
   }
 }

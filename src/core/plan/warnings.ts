@@ -56,7 +56,8 @@ export function planWarnings(w: WarningInput): PlanWarning[] {
     if (pg.curve && k < n) {
       const r = 1 - k / n;
       let jump: { from: number; to: number; a: number; b: number } | undefined;
-      for (let i = 0; i + 1 < pg.curve.length && pg.curve[i + 1].ratio <= r + 1e-9; i++) {
+      // from the first scanned ratio on: the step up from the dense model (0) is every curve's first rise
+      for (let i = 1; i + 1 < pg.curve.length && pg.curve[i + 1].ratio <= r + 1e-9; i++) {
         const [p, q] = [pg.curve[i], pg.curve[i + 1]];
         const d = q.loss - p.loss;
         if (!jump || d > jump.b - jump.a) jump = { from: p.ratio, to: q.ratio, a: p.loss, b: q.loss };
