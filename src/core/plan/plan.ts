@@ -115,6 +115,10 @@ export async function planModel(file: string, opts: PlanOptions): Promise<Recipe
   const after = computeCost(copy, await computeShapes(copy, shapes.inputs));
   const layerMacs = new Map(cost.layers.map((l) => [l.name, l.macs]));
   const warnings = planWarnings({ groups, alloc: chosen, infos, dep, layerMacs, totalMacs: cost.macs, minChannels: opts.minChannels ?? 1, maxRatio, strategy });
+  if (latencyRatio !== undefined && opts.target.kind === 'latency' && latencyRatio > opts.target.keep + 0.02) {
+    warnings.unshift({ kind: 'target', message: `measured latency is ${(100 * latencyRatio).toFixed(0)} % of the original, above the ${(100 * opts.target.keep).toFixed(0)} % asked`, numbers: { latencyRatio, target: opts.target.keep },
+      fix: 'measure on an idle machine, or ask for fewer MACs (--target macs=…): small or memory-bound models gain little latency from fewer channels' });
+  }
   return {
     kind: RECIPE_KIND,
     version: RECIPE_VERSION,

@@ -7,7 +7,7 @@ import { predictedLoss, type Allocation, type PlanGroup } from './strategies.js'
 
 const predictedLossAt = (pg: PlanGroup, ratio: number) => predictedLoss(pg, Math.round(pg.group.units.length * (1 - ratio)));
 
-export type WarningKind = 'collapse' | 'min-channels' | 'global-wipe' | 'cliff' | 'bottleneck' | 'unprunable';
+export type WarningKind = 'collapse' | 'min-channels' | 'global-wipe' | 'cliff' | 'bottleneck' | 'unprunable' | 'target';
 
 export interface PlanWarning {
   kind: WarningKind;
@@ -46,7 +46,7 @@ export function planWarnings(w: WarningInput): PlanWarning[] {
     if (k <= 1 && n > 1) {
       out.push({ kind: 'collapse', group: id, layers, numbers: { channels: n, kept: k },
         message: `group ${id} (${layers[0]}) is left with ${k} of ${n} channels: the layer has collapsed`,
-        fix: 'lower the target, raise --min-channels, or use the sensitivity strategy' });
+        fix: w.strategy === 'sensitivity' ? 'lower the target or raise --min-channels' : 'lower the target, raise --min-channels, or use the sensitivity strategy' });
     } else if (k < w.minChannels && n >= w.minChannels) {
       out.push({ kind: 'min-channels', group: id, layers, numbers: { channels: n, kept: k, minChannels: w.minChannels },
         message: `group ${id} (${layers[0]}) keeps ${k} channels, fewer than --min-channels ${w.minChannels}`,
