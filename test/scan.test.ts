@@ -150,6 +150,18 @@ describe('sensitivity scan', () => {
     }
   });
 
+  it('several steps stacked in one run give the same numbers as one step a run', async () => {
+    const opts: ScanOptions = { ...IDX, samples: 32, metric: 'accuracy' };
+    const stacked = await scanModel(EXAMPLE, { ...opts, stackSteps: true });
+    const single = await scanModel(EXAMPLE, opts);
+    assert.ok(stacked.timing.runs < single.timing.runs / 3, `${stacked.timing.runs} runs stacked vs ${single.timing.runs}`);
+    stacked.targets.forEach((t, i) => t.points.forEach((p, j) => {
+      const q = single.targets[i].points[j];
+      assert.equal(p.metrics.accuracy, q.metrics.accuracy);
+      assert.ok(Math.abs(p.metrics['rel-l2'] - q.metrics['rel-l2']) < 1e-5, `group ${t.id} at ${p.ratio}`);
+    }));
+  });
+
   it('a tiny memory budget runs targets from the inputs, with the same results', async () => {
     const opts = { samples: 8, ratios: [0.5], metric: 'rel-l2' as const };
     const a = await scanModel(EXAMPLE, opts);

@@ -85,6 +85,7 @@ export function buildProgram(): Command {
     .option('--only <ids>', 'scan only these group ids or layer names (comma-separated)')
     .option('--batch <N>', 'samples per ONNX Runtime run (default: as many as fit 256 MB of activations, 8…256)')
     .option('--max-memory <MB>', 'memory for cached intermediate values', '1024')
+    .option('--stack', 'evaluate several ratios in one run (samples stacked per step); slower on CPU, see README')
     .option('--threads <N>', 'ONNX Runtime threads (default: all cores)')
     .option('--seed <N>', 'seed for synthetic data, sample choice and the random criterion', '1')
     .option('--round-to <N>', 'keep a multiple of N channels per group')

@@ -35,6 +35,7 @@ export interface ScanFlags {
   cacheDir?: string;
   output?: string;
   csv?: string;
+  stack?: boolean;
   force?: boolean;
   json?: boolean;
 }
@@ -73,6 +74,7 @@ export async function runScan(model: string, flags: ScanFlags, signal?: AbortSig
       output: flags.outputName,
       batch: number('--batch', flags.batch),
       maxMemoryMB: number('--max-memory', flags.maxMemory),
+      stackSteps: flags.stack,
       threads: number('--threads', flags.threads),
       only: flags.only?.split(','),
       seed: number('--seed', flags.seed),

@@ -19,6 +19,8 @@ export interface MaskSite {
   /** Broadcastable to the weight: 1 except along the masked axis (structured), or the full dims (unstructured). */
   dims: number[];
   dtype: DType;
+  /** The mask multiplies a batch-first activation: one mask per sample is possible (several steps in one run). */
+  perSample?: boolean;
 }
 
 export interface SuffixPlan {
@@ -128,7 +130,8 @@ export function buildInstrumented(model: Model, shapes: ShapeResult, sites: Mask
     initializer: plan.initializers.map((k) => initProto.get(k)!),
     input: [
       ...plan.frontier.map((v) => inputProto.get(v) ?? typeOf(v)),
-      ...sites.map((s, i) => syncValueInfo({ name: masks[i], dtype: s.dtype, shape: s.dims })),
+      // per-sample masks leave the batch open: several steps can then share a run
+      ...sites.map((s, i) => syncValueInfo({ name: masks[i], dtype: s.dtype, shape: s.perSample ? ['mask_batch', ...s.dims.slice(1)] : s.dims })),
     ],
     output: plan.outputs.map((o) => outputProto.get(o)!),
     valueInfo: [],

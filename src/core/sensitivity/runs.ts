@@ -25,8 +25,11 @@ export function batchSize(model: Model, count: number, batch?: number, peakBytes
     return fixed;
   }
   if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) throw new PruneLensError(`--batch must be a positive whole number`);
-  const auto = Math.max(8, Math.min(256, Math.floor(RUN_BYTES / Math.max(peakBytesPerSample, 1))));
-  return Math.min(batch ?? auto, count);
+  return Math.min(batch ?? autoBatch(peakBytesPerSample), count);
+}
+
+export function autoBatch(peakBytesPerSample: number): number {
+  return Math.max(8, Math.min(256, Math.floor(RUN_BYTES / Math.max(peakBytesPerSample, 1))));
 }
 
 /** Bytes of one sample of a value; graph inputs cost nothing extra (the calibration set holds them). */
@@ -82,4 +85,16 @@ export function concatChunks(parts: ort.Tensor[]): { dims: number[]; data: Float
 
 export function maskType(m: MaskArray): 'float32' | 'float64' | 'float16' {
   return m instanceof Float64Array ? 'float64' : m instanceof Uint16Array ? 'float16' : 'float32';
+}
+
+/** `k` copies of a batch-first tensor stacked on axis 0 (the same samples for k steps in one run). */
+export function tile(t: ort.Tensor, k: number): ort.Tensor {
+  const d = t.data as Float32Array;
+  const out = new (d.constructor as new (n: number) => Float32Array)(d.length * k);
+  for (let j = 0; j < k; j++) out.set(d, j * d.length);
+  return new ort.Tensor(t.type as 'float32', out, [t.dims[0] * k, ...t.dims.slice(1)]);
+}
+
+export function toFloat32(t: ort.Tensor): Float32Array {
+  return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>, Number);
 }

@@ -21,7 +21,7 @@ import { fileSha256, sha256 } from '../util/hash.js';
 import { buildInstrumented } from './instrument.js';
 import { batchJobs, groupJobs, layerJobs, type Job, type Step } from './jobs.js';
 import { compareOutput, describeOutput, lossOf, type MetricName, type Metrics, type OutputRef } from './metrics.js';
-import { batchSize, concatChunks, denseRun, maskType } from './runs.js';
+import { autoBatch, batchSize, concatChunks, denseRun, maskType, tile, toFloat32 } from './runs.js';
 import type { MaskPlacement } from './targets.js';
 
 export const DEFAULT_RATIOS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
@@ -45,6 +45,12 @@ export interface ScanOptions extends AnalyseOptions, CalibrationOptions, SelectO
   only?: string[];
   /** Where structured masks go (see MaskPlacement); 'weights' is the masked twin itself, for checks and benchmarks. */
   maskAt?: MaskPlacement;
+  /**
+   * Evaluate several steps in one run (the samples stacked once per step, each copy with its own masks) when all
+   * samples fit one run. Off by default: on ONNX Runtime's CPU provider the copies cost more than the saved runs
+   * (example model, 54 steps of 32 samples: 104–117 ms stacked vs 65–82 ms one step a run).
+   */
+  stackSteps?: boolean;
   /** Run each step from the graph inputs (for measuring what prefix reuse buys). */
   noPrefixReuse?: boolean;
 }
@@ -133,6 +139,8 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
   const cost = computeCost(model, shapes);
   const perSample = cost.peakActivationBytes / (Object.values(inputShapes)[0]?.[0] || 1);
   const batch = batchSize(model, data.count, opts.batch, perSample);
+  // samples one run may take, when steps are stacked
+  const capacity = opts.batch ?? autoBatch(perSample);
   const threads = opts.threads ?? 0;
   const settings: ScanResult['settings'] = {
     mode,
@@ -161,7 +169,8 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
   const skipped: ScanResult['skipped'] = [];
   const jobs = mode === 'structured' ? groupJobs(model, shapes, layerMacs, opts, skipped) : layerJobs(model, layerMacs, opts);
   if (jobs.length === 0) throw new PruneLensError(`nothing to scan: ${skipped[0]?.reason ?? 'no prunable group'}`);
-  const batches = batchJobs(model, shapes, jobs, data.count, (opts.maxMemoryMB ?? 1024) * 2 ** 20, !opts.noPrefixReuse);
+  const budget = (opts.maxMemoryMB ?? 1024) * 2 ** 20;
+  const batches = batchJobs(model, shapes, jobs, data.count, budget, !opts.noPrefixReuse);
   const uncut = jobs.filter((j) => !j.cut);
   const prepareMs = performance.now() - t0;
 
@@ -201,66 +210,67 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
       const ts = performance.now();
       const runner = await stepRunner(job);
       timing.sessionMs += performance.now() - ts;
-      const points: ScanPoint[] = [];
+      const steps = ratios.map((r) => job.step(r));
+      // neighbouring ratios of small groups can remove the same channels: measured once
+      const distinct = [...new Map(steps.map((s) => [s.key, s])).values()];
+      const measured = new Map<string, Map<string, Float32Array>>();
       try {
-        let last: { key: string; point: ScanPoint } | undefined;
-        for (const ratio of ratios) {
+        for (let i = 0; i < distinct.length; i += runner.pack) {
           throwIfCancelled(opts.signal);
-          const s = job.step(ratio);
-          let point: ScanPoint;
-          if (last && last.key === s.key) {
-            point = { ...last.point, ratio };
-          } else {
-            const tr = performance.now();
-            const outs = await runner.run(s);
-            timing.runMs += performance.now() - tr;
-            const perOutput: Record<string, Metrics> = {};
-            for (const o of outputs) {
-              const ref = dense!.get(o)!;
-              perOutput[o] = outs.has(o) ? compareOutput(ref, concatChunks(outs.get(o)!).data, data.labels) : compareOutput(ref, ref.data, data.labels);
-            }
-            const metrics = perOutput[primary];
-            point = {
-              ratio,
-              kept: s.kept,
-              removed: s.removed,
-              paramsRemoved: s.params,
-              macsRemoved: s.macs,
-              metrics,
-              loss: 0, // set at the end, once the headline metric and the dense baseline are known
-              ...(outputs.length > 1 ? { outputs: perOutput } : {}),
-            };
-          }
-          last = { key: s.key, point };
-          points.push(point);
-          done++;
-          report(`${job.kind} ${job.id} at ${Math.round(ratio * 100)}%`);
+          const pack = distinct.slice(i, i + runner.pack);
+          const tr = performance.now();
+          (await runner.run(pack)).forEach((outs, j) => measured.set(pack[j].key, outs));
+          timing.runMs += performance.now() - tr;
+          done += steps.filter((s) => pack.some((p) => p.key === s.key)).length;
+          report(`${job.kind} ${job.id}: ${done} of ${totalSteps} steps`);
         }
       } finally {
         await runner.release();
       }
-      return points;
+      return steps.map((s, i) => {
+        const outs = measured.get(s.key)!;
+        const perOutput: Record<string, Metrics> = {};
+        for (const o of outputs) {
+          const ref = dense!.get(o)!;
+          perOutput[o] = compareOutput(ref, outs.get(o) ?? ref.data, data.labels);
+        }
+        return {
+          ratio: ratios[i],
+          kept: s.kept,
+          removed: s.removed,
+          paramsRemoved: s.params,
+          macsRemoved: s.macs,
+          metrics: perOutput[primary],
+          loss: 0, // set at the end, once the headline metric and the dense baseline are known
+          ...(outputs.length > 1 ? { outputs: perOutput } : {}),
+        };
+      });
     }
 
-    /** Runs one step over all chunks: masks fed to the instrumented suffix, or (norm groups) a fresh masked twin. */
-    async function stepRunner(job: Job): Promise<{ run(s: Step): Promise<Map<string, ort.Tensor[]>>; release(): Promise<void> }> {
+    /**
+     * Runs steps over all samples: masks fed to the instrumented suffix, or (norm groups) a fresh masked twin.
+     * When every mask multiplies an activation and all samples fit one run, `pack` steps share a run: the samples
+     * are stacked once per step, each copy with its own masks.
+     */
+    async function stepRunner(job: Job): Promise<{ pack: number; run(s: Step[]): Promise<Map<string, Float32Array>[]>; release(): Promise<void> }> {
       const externalDataDir = model.path ? path.dirname(model.path) : undefined;
-      const runAll = async (session: ort.InferenceSession, names: string[], extra: (ci: number, start: number, n: number) => Record<string, ort.Tensor>) => {
+      const runAll = async (session: ort.InferenceSession, names: string[], feedsFor: (ci: number, start: number, n: number) => Record<string, ort.Tensor>) => {
         const outs = new Map<string, ort.Tensor[]>(names.map((o) => [o, []]));
         for (const [ci, [start, n]] of chunks.entries()) {
           throwIfCancelled(opts.signal);
-          const r = await session.run(extra(ci, start, n), names);
+          const r = await session.run(feedsFor(ci, start, n), names);
           for (const o of names) outs.get(o)!.push(r[o]);
           timing.runs++;
         }
-        return outs;
+        return new Map([...outs].map(([o, parts]) => [o, concatChunks(parts).data]));
       };
       if (job.twin) {
         return {
-          async run(s) {
+          pack: 1,
+          async run([s]) {
             const session = await createSession(job.twin!(s.remove!), { threads, externalDataDir });
             try {
-              return await runAll(session, outputs, (_, start, n) => sliceFeeds(data, start, n));
+              return [await runAll(session, outputs, (_, start, n) => sliceFeeds(data, start, n))];
             } finally {
               await session.release();
             }
@@ -270,15 +280,40 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
       }
       const inst = buildInstrumented(model, shapes, job.sites, job.cut);
       const session = await createSession(inst.bytes, { threads, externalDataDir });
+      const stackable = !!opts.stackSteps && chunks.length === 1 && job.sites.every((s) => s.perSample);
+      const pack = stackable ? Math.max(1, Math.min(Math.floor(capacity / data.count), Math.floor(budget / Math.max(job.frontierBytes, 1)))) : 1;
+      const frontierFeeds = (ci: number, start: number, n: number) => {
+        const inputs = sliceFeeds(data, start, n);
+        return Object.fromEntries(inst.frontier.map((v) => [v, inputs[v] ?? values.get(v)![ci]]));
+      };
       return {
-        run(s) {
-          const masks = Object.fromEntries(inst.masks.map((m, i) => [m, new ort.Tensor(maskType(s.masks[i]), s.masks[i], job.sites[i].dims)]));
-          return runAll(session, inst.outputs, (ci, start, n) => {
-            const inputs = sliceFeeds(data, start, n);
-            const feeds: Record<string, ort.Tensor> = { ...masks };
-            for (const v of inst.frontier) feeds[v] = inputs[v] ?? values.get(v)![ci];
-            return feeds;
+        pack,
+        async run(steps) {
+          if (steps.length === 1) {
+            const s = steps[0];
+            const masks = Object.fromEntries(inst.masks.map((m, i) => [m, new ort.Tensor(maskType(s.masks[i]), s.masks[i], job.sites[i].dims)]));
+            return [await runAll(session, inst.outputs, (ci, start, n) => ({ ...frontierFeeds(ci, start, n), ...masks }))];
+          }
+          const k = steps.length;
+          const n = data.count;
+          const feeds: Record<string, ort.Tensor> = {};
+          for (const [v, t] of Object.entries(frontierFeeds(0, 0, n))) feeds[v] = tile(t, k);
+          inst.masks.forEach((name, i) => {
+            const site = job.sites[i];
+            const per = site.dims.reduce((a, b) => a * b, 1);
+            const first = steps[0].masks[i];
+            const arr = new (first.constructor as new (len: number) => typeof first)(k * n * per);
+            steps.forEach((s, j) => { for (let q = 0; q < n; q++) arr.set(s.masks[i], (j * n + q) * per); });
+            feeds[name] = new ort.Tensor(maskType(first), arr, [k * n, ...site.dims.slice(1)]);
           });
+          throwIfCancelled(opts.signal);
+          const r = await session.run(feeds, inst.outputs);
+          timing.runs++;
+          return steps.map((_, j) => new Map(inst.outputs.map((o) => {
+            const all = toFloat32(r[o]);
+            const len = all.length / k;
+            return [o, all.subarray(j * len, (j + 1) * len)];
+          })));
         },
         release: () => session.release(),
       };

@@ -77,7 +77,7 @@ export function groupTarget(
     if (onInputs && input >= 0 && type && MASKABLE.includes(type.dtype) && type.dims[space.axis] === space.size * p.block) {
       // the consumer's input itself (a grouped conv's too: its input channel i is position i there)
       const dims = type.dims.map((d, i) => (i === space.axis ? d : 1));
-      add(`${p.node}\u0000x${input}\u0000${space.axis}`, { node: p.node, input, dims, dtype: type.dtype }, p.space, blocks);
+      add(`${p.node}\u0000x${input}\u0000${space.axis}`, { node: p.node, input, dims, dtype: type.dtype, perSample: space.axis > 0 }, p.space, blocks);
     } else if (p.groups) {
       // a grouped conv's weight [O, C/g, …]: input channel i = position i mod C/g in the rows of conv-group i div C/g
       const [rows, cols, groups] = [t.dims[0], t.dims[p.axis], p.groups];
