@@ -37,8 +37,10 @@ export interface Allocation {
 export function bounds(pg: PlanGroup, opts: AllocOptions): { min: number; at: (r: number) => number } {
   const g = pg.group;
   const n = g.units.length;
-  const min = keepCount(n, g.pinned.size, Math.min(opts.maxRatio ?? 0.9, 0.999999), opts);
-  return { min, at: (r) => Math.max(min, keepCount(n, g.pinned.size, Math.min(r, opts.maxRatio ?? 0.9), opts)) };
+  // a group of 4 or more keeps 2 channels at least unless --min-channels says otherwise: one channel is a collapse
+  const floor = opts.minChannels === undefined && n >= 4 ? { ...opts, minChannels: 2 } : opts;
+  const min = keepCount(n, g.pinned.size, Math.min(opts.maxRatio ?? 0.9, 0.999999), floor);
+  return { min, at: (r) => Math.max(min, keepCount(n, g.pinned.size, Math.min(r, opts.maxRatio ?? 0.9), floor)) };
 }
 
 function saving(target: Target, model: CostModel, c: PlanCost): number {
