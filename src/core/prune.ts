@@ -10,7 +10,7 @@ import { decodeOnnx } from './formats/onnx/load.js';
 import { encodeOnnx, saveOnnx } from './formats/onnx/save.js';
 import type { Model } from './ir/graph.js';
 import { computeShapes } from './shapes/index.js';
-import { loadIdxSet, preprocessFromModel } from './data/labelled.js';
+import { loadIdxSet, preprocessFromModel, type LabelledSet } from './data/labelled.js';
 import { sampleFeeds } from './runtime/feeds.js';
 import { applyPruning, type Selection } from './surgery/apply.js';
 import { selectByRatio, type SelectOptions } from './surgery/select.js';
@@ -18,7 +18,6 @@ import { applyMask } from './surgery/twin.js';
 import { verifyAgainstTwin, type RealInputs, type Verification } from './surgery/verify.js';
 import { measureLatency } from './cost/latency.js';
 import { evaluateAccuracy } from './eval.js';
-import { loadModel } from './formats/index.js';
 import type { Recipe } from './plan/plan.js';
 import { writePruneReports } from './report/prune-report.js';
 import { fileSha256 } from './util/hash.js';
@@ -110,7 +109,8 @@ export async function pruneModel(file: string, out: string, opts: PruneOptions):
   if (path.resolve(out) === path.resolve(file)) throw new PruneLensError('the output must not be the input file (the original is never modified)');
   if (!opts.overwrite && fs.existsSync(out)) throw new PruneLensError(`${out} already exists (pass --force to replace it)`);
   const { model, shapes } = await loadAndShape(file, opts);
-  const real = realInputs(model, shapes.inputs, opts.data);
+  const labelled = opts.data ? loadIdxSet(opts.data.images, opts.data.labels, preprocessFromModel(model)) : undefined;
+  const real = opts.data && labelled ? realInputs(model, shapes.inputs, opts.data, labelled) : undefined;
   throwIfCancelled(opts.signal);
   opts.onProgress?.({ phase: 'analyse', done: 0, total: 1 });
   const dep = analyzeDependencies(model, shapes);
@@ -165,14 +165,13 @@ export async function pruneModel(file: string, out: string, opts: PruneOptions):
   };
   if (opts.latencyRuns) {
     opts.onProgress?.({ phase: 'latency', done: 0, total: 1 });
-    const original = await loadModel(file);
-    const a = await measureLatency(file, original, shapes.inputs, { runs: opts.latencyRuns });
+    // the model only supplies the input types for the synthetic feeds: the pruned one has the original's inputs
+    const a = await measureLatency(file, model, shapes.inputs, { runs: opts.latencyRuns });
     const b = await measureLatency(out, model, shapes.inputs, { runs: opts.latencyRuns });
     report.latency = { beforeMs: a.medianMs, afterMs: b.medianMs, speedup: a.medianMs / b.medianMs, runs: a.runs, threads: a.threads };
   }
-  if (opts.data) {
-    const set = loadIdxSet(opts.data.images, opts.data.labels, preprocessFromModel(model));
-    const [a, b] = [await evaluateAccuracy(file, set), await evaluateAccuracy(out, set)];
+  if (labelled) {
+    const [a, b] = [await evaluateAccuracy(file, labelled), await evaluateAccuracy(out, labelled)];
     report.accuracy = { samples: a.samples, before: a.top1, after: b.top1, top5Before: a.top5, top5After: b.top5 };
   }
   if (opts.recipe) {
@@ -216,9 +215,7 @@ function fromRecipe(file: string, recipe: Recipe, ignoreHash?: boolean): Partial
 }
 
 /** The first samples of a labelled set as feeds (preprocessed as the model's metadata says). */
-function realInputs(model: Model, shapes: Record<string, number[]>, data: PruneOptions['data']): RealInputs | undefined {
-  if (!data) return undefined;
-  const set = loadIdxSet(data.images, data.labels, preprocessFromModel(model));
+function realInputs(model: Model, shapes: Record<string, number[]>, data: NonNullable<PruneOptions['data']>, set: LabelledSet): RealInputs {
   const feeds = sampleFeeds(model, shapes, set, data.samples ?? 8);
   const samples = feeds.reduce((n, f) => n + Object.values(f)[0].dims[0], 0);
   return { feeds, source: { images: path.resolve(data.images), labels: path.resolve(data.labels), samples } };

@@ -1,6 +1,7 @@
 import { PruneLensError } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import { readIdx } from './idx.js';
+import { completePreprocess, normalise, type ImagePreprocess } from './preprocess.js';
 
 /** Labelled samples as model-ready float32 tensors (NCHW). */
 export interface LabelledSet {
@@ -12,22 +13,12 @@ export interface LabelledSet {
   description: string;
 }
 
-export interface Preprocess {
-  scale: number;
-  mean: number[];
-  std: number[];
-}
+export type Preprocess = Pick<ImagePreprocess, 'scale' | 'mean' | 'std'>;
 
 /** Preprocessing from the model's metadata (mean/std keys), pixel scale 1/255 by default. */
 export function preprocessFromModel(model: Model, overrides: Partial<Preprocess> = {}): Preprocess {
-  const parse = (v: string | undefined) =>
-    v === undefined ? undefined : (v.trim().startsWith('[') ? (JSON.parse(v) as number[]) : [Number(v)]);
-  const md = model.meta.metadata;
-  return {
-    scale: overrides.scale ?? (md.scale !== undefined ? Number(md.scale) : 1 / 255),
-    mean: overrides.mean ?? parse(md.mean) ?? [0],
-    std: overrides.std ?? parse(md.std) ?? [1],
-  };
+  const { scale, mean, std } = completePreprocess(model, overrides);
+  return { scale, mean, std };
 }
 
 /** IDX images [N, H, W] (or [N, C, H, W]) with IDX labels [N]. */
@@ -44,10 +35,7 @@ export function loadIdxSet(imagesFile: string, labelsFile: string, pre: Preproce
   const plane = sampleDims.slice(1).reduce((a, b) => a * b, 1);
   const inputs = new Float32Array(images.data.length);
   for (let i = 0; i < inputs.length; i++) {
-    const c = Math.floor(i / plane) % channels;
-    const mean = pre.mean[c] ?? pre.mean[0];
-    const std = pre.std[c] ?? pre.std[0];
-    inputs[i] = (images.data[i] * pre.scale - mean) / std;
+    inputs[i] = normalise(images.data[i], Math.floor(i / plane) % channels, pre);
   }
   return {
     sampleDims,

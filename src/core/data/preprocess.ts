@@ -95,7 +95,7 @@ export function completePreprocess(model: Model, given: Partial<ImagePreprocess>
 }
 
 /** (v·scale − mean[c]) / std[c] for channel c. */
-export function normalise(v: number, c: number, p: ImagePreprocess): number {
+export function normalise(v: number, c: number, p: Pick<ImagePreprocess, 'scale' | 'mean' | 'std'>): number {
   const mean = p.mean[c] ?? p.mean[0];
   const std = p.std[c] ?? p.std[0];
   return (v * p.scale - mean) / std;

@@ -61,7 +61,7 @@ export async function planModel(file: string, opts: PlanOptions): Promise<Recipe
   if (!(maxRatio > 0 && maxRatio < 1)) throw new PruneLensError(`--max-ratio must be in (0, 1), got ${maxRatio}`);
   checkTarget(opts.target);
   let scan = typeof opts.scan === 'string' ? readScan(opts.scan) : opts.scan;
-  const sha256 = fileSha256(file);
+  let sha256 = scan ? fileSha256(file) : undefined;
   if (scan && scan.model.sha256 !== sha256) throw new PruneLensError(`the scan was made for another model (${scan.model.path}); scan this one first`);
   if (scan && scan.settings.mode !== 'structured') throw new PruneLensError('plans need a structured scan (--mode structured)');
   const needsScan = strategy === 'sensitivity' || opts.target.kind === 'loss';
@@ -69,6 +69,8 @@ export async function planModel(file: string, opts: PlanOptions): Promise<Recipe
     opts.onProgress?.({ phase: 'scan', done: 0, total: 1, message: 'sensitivity scan' });
     scan = await scanModel(file, { ...opts.scanOptions, inputShapes: opts.inputShapes, signal: opts.signal, onProgress: opts.onProgress });
   }
+  // a scan run here has hashed the file already
+  sha256 ??= scan?.model.sha256 ?? fileSha256(file);
   const inputShapes = scan ? Object.entries(scan.settings.inputShapes).map(([k, v]) => `${k}=${v.join('x')}`) : opts.inputShapes;
   const { model, shapes } = await loadAndShape(file, { ...opts, inputShapes });
   throwIfCancelled(opts.signal);

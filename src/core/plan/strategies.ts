@@ -79,41 +79,32 @@ export function totalLoss(groups: PlanGroup[], keep: Map<number, number>): numbe
   return groups.reduce((s, pg) => s + predictedLoss(pg, keep.get(pg.group.id) ?? pg.group.units.length), 0);
 }
 
-/** Bisection on a monotone knob x ∈ [0, 1] (larger = more pruning) for the least x that meets the target. */
-function solve(make: (x: number) => Map<number, number>, ok: (keep: Map<number, number>) => boolean): Map<number, number> {
-  if (!ok(make(1))) return make(1);
-  let lo = 0;
-  let hi = 1;
-  for (let i = 0; i < 40; i++) {
-    const mid = (lo + hi) / 2;
-    if (ok(make(mid))) hi = mid;
-    else lo = mid;
-  }
-  return make(hi);
-}
-
-/** For a loss target, the most pruning whose predicted loss stays under it. */
-function solveLoss(make: (x: number) => Map<number, number>, groups: PlanGroup[], max: number): Map<number, number> {
-  let lo = 0;
-  let hi = 1;
-  if (totalLoss(groups, make(1)) <= max) return make(1);
-  for (let i = 0; i < 40; i++) {
-    const mid = (lo + hi) / 2;
-    if (totalLoss(groups, make(mid)) <= max) lo = mid;
-    else hi = mid;
-  }
-  return make(lo);
-}
-
 function lowest(groups: PlanGroup[], keep: Map<number, number>): Map<number, number[]> {
   return new Map(groups.map((pg) => [pg.group.id, selectLowest(pg.group, pg.scores, keep.get(pg.group.id)!)]));
 }
 
-function withKnob(groups: PlanGroup[], target: Target, model: CostModel, make: (x: number) => Map<number, number>): Map<number, number> {
+/**
+ * Bisection on a monotone knob x ∈ [0, 1] (larger = more pruning): the least x that meets a size target, or the
+ * most pruning whose predicted loss stays under a loss target. Returns the knob.
+ */
+function knob(groups: PlanGroup[], target: Target, model: CostModel, make: (x: number) => Map<number, number>): number {
   const units = unitsOf(groups);
-  return target.kind === 'loss'
-    ? solveLoss(make, groups, target.max)
-    : solve(make, (k) => meets(target, model, model.evaluate(k, units)));
+  const least = target.kind !== 'loss';
+  const good = (x: number) =>
+    target.kind === 'loss' ? totalLoss(groups, make(x)) <= target.max : meets(target, model, model.evaluate(make(x), units));
+  if (good(1) !== least) return 1;
+  let lo = 0;
+  let hi = 1;
+  for (let i = 0; i < 40; i++) {
+    const mid = (lo + hi) / 2;
+    if (good(mid) === least) hi = mid;
+    else lo = mid;
+  }
+  return least ? hi : lo;
+}
+
+function withKnob(groups: PlanGroup[], target: Target, model: CostModel, make: (x: number) => Map<number, number>): Map<number, number> {
+  return make(knob(groups, target, model, make));
 }
 
 /** The same ratio for every group, the smallest that meets the target. */
@@ -137,15 +128,8 @@ export function global(groups: PlanGroup[], target: Target, model: CostModel, op
     const w = wanted(x);
     return new Map(groups.map((pg) => [pg.group.id, Math.max(bounds(pg, opts).min, pg.group.units.length - w.get(pg.group.id)!)]));
   };
-  const keep = withKnob(groups, target, model, make);
-  // the knob value that produced `keep`, for the uncapped counts
-  let x = 0;
-  for (let lo = 0, hi = 1, i = 0; i < 40; i++) {
-    const mid = (lo + hi) / 2;
-    const k = make(mid);
-    if ([...k].every(([id, v]) => v >= keep.get(id)!)) (lo = mid), (x = mid);
-    else hi = mid;
-  }
+  const x = knob(groups, target, model, make);
+  const keep = make(x);
   return { keep, remove: lowest(groups, keep), wanted: wanted(x) };
 }
 

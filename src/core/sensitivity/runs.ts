@@ -74,9 +74,7 @@ export function concatChunks(parts: ort.Tensor[]): { dims: number[]; data: Float
   const data = new Float32Array(total);
   let o = 0;
   for (const t of parts) {
-    const d = t.data;
-    if (d instanceof Float32Array) data.set(d, o);
-    else for (let i = 0; i < t.size; i++) data[o + i] = Number((d as ArrayLike<number | bigint>)[i]);
+    data.set(toFloat32(t), o);
     o += t.size;
   }
   const first = parts[0].dims;
