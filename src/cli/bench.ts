@@ -4,7 +4,7 @@ import { computeCost } from '../core/cost/cost.js';
 import { measureLatency, type LatencyResult } from '../core/cost/latency.js';
 import { sparsity } from '../core/cost/sparsity.js';
 import { emit, pct, si } from './format.js';
-import { number } from './prune.js';
+import { number } from './args.js';
 
 export interface BenchFlags {
   compare?: string;

@@ -3,11 +3,11 @@ import { CancelledError, PruneLensError } from '../core/errors.js';
 import { runInspect } from './inspect.js';
 import { runPrune } from './prune.js';
 import { runEval } from './eval.js';
+import { channelOptions, collect } from './args.js';
 import { runScan } from './scan.js';
 import { runPlan } from './plan.js';
 import { runBench } from './bench.js';
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** Ctrl-C aborts the running job cleanly (no partial files); a second Ctrl-C exits at once. */
 function interruptSignal(): AbortSignal {
@@ -35,28 +35,24 @@ export function buildProgram(): Command {
     .option('--probe', 'find shapes with one ONNX Runtime run instead of static inference')
     .option('--no-groups', 'skip the channel dependency analysis')
     .action((model: string, flags) => runInspect(model, flags));
-  program
-    .command('prune')
-    .description('remove channels for real (structured pruning), verified against the masked original')
-    .argument('<model>', 'model file (.onnx); never modified')
-    .requiredOption('-o, --output <file>', 'where to write the pruned model')
-    .option('--ratio <R>', 'prune every prunable group by this fraction (uniform, local)')
-    .option('--plan <PLAN.json>', 'per-group ratios or channel lists: {"groups": {"<id or layer>": 0.5 | [0, 3, …]}}')
-    .option('--criterion <name>', 'l1 | l2 | fpgm | bn | lamp | random', 'l1')
-    .option('--reduce <how>', 'combine member scores of a group: mean | sum | max', 'mean')
-    .option('--round-to <N>', 'keep a multiple of N channels per group')
-    .option('--min-channels <N>', 'keep at least N channels per group')
-    .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input (repeatable)', collect)
-    .option('--data <images>', 'also verify on the first samples of these IDX images (with --labels)')
-    .option('--labels <labels>', 'IDX labels for --data')
-    .option('--samples <N>', 'how many --data samples to verify on', '8')
-    .option('--sparsity <R>', 'instead: zero the fraction R of smallest weights per layer (unstructured; no speedup)')
-    .option('--nm <N:M>', 'instead: keep N of every M weights along the reduction axis, e.g. 2:4 (no speedup on CPU)')
-    .option('--latency-runs <N>', 'timed ONNX Runtime runs of the original and the pruned model (0: skip)', '10')
-    .option('--no-report', 'do not write <out>.report.json and <out>.report.md')
-    .option('--force', 'replace the output file if it exists; apply a recipe made for another model')
-    .option('--json', 'machine-readable report')
-    .action((model: string, flags) => runPrune(model, flags));
+  channelOptions(
+    program
+      .command('prune')
+      .description('remove channels for real (structured pruning), verified against the masked original')
+      .argument('<model>', 'model file (.onnx); never modified')
+      .requiredOption('-o, --output <file>', 'where to write the pruned model')
+      .option('--ratio <R>', 'prune every prunable group by this fraction (uniform, local)')
+      .option('--plan <PLAN.json>', 'per-group ratios or channel lists: {"groups": {"<id or layer>": 0.5 | [0, 3, …]}}')
+      .option('--data <images>', 'also verify on the first samples of these IDX images (with --labels)')
+      .option('--labels <labels>', 'IDX labels for --data')
+      .option('--samples <N>', 'how many --data samples to verify on', '8')
+      .option('--sparsity <R>', 'instead: zero the fraction R of smallest weights per layer (unstructured; no speedup)')
+      .option('--nm <N:M>', 'instead: keep N of every M weights along the reduction axis, e.g. 2:4 (no speedup on CPU)')
+      .option('--latency-runs <N>', 'timed ONNX Runtime runs of the original and the pruned model (0: skip)', '10')
+      .option('--no-report', 'do not write <out>.report.json and <out>.report.md')
+      .option('--force', 'replace the output file if it exists; apply a recipe made for another model')
+      .option('--json', 'machine-readable report'),
+  ).action((model: string, flags) => runPrune(model, flags));
   program
     .command('eval')
     .description('accuracy of a classifier on labelled samples (IDX images and labels)')
@@ -68,60 +64,54 @@ export function buildProgram(): Command {
     .option('--std <s>', 'per-channel standard deviations (default: model metadata)')
     .option('--json', 'machine-readable output')
     .action((model: string, flags) => runEval(model, flags));
-  program
-    .command('scan')
-    .description('layer-wise sensitivity: prune each dependency group alone at several ratios and measure the damage')
-    .argument('<model>', 'model file (.onnx)')
-    .option('--data <path>', 'calibration data: image folder (labels from sub-folders), .npy/.npz, or IDX images; default synthetic')
-    .option('--labels <file>', 'labels for IDX or .npy data')
-    .option('--preprocess <spec>', 'image preprocessing, e.g. "resize=256;crop=224;mean=0.485,0.456,0.406;std=0.229,0.224,0.225;order=rgb;layout=nchw", or a JSON file')
-    .option('--samples <N>', 'samples to use (seeded choice)', '64')
-    .option('--ratios <list>', 'pruning ratios to scan', '0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9')
-    .option('--metric <name>', 'agreement | kl | rel-l2 | cosine | accuracy | top5 (default: agreement for classifiers, rel-l2 otherwise)')
-    .option('--criterion <name>', 'which channels go at each ratio: l1 | l2 | fpgm | bn | lamp | random', 'l1')
-    .option('--reduce <how>', 'combine member scores of a group: mean | sum | max', 'mean')
-    .option('--mode <mode>', 'structured (channels per group) | unstructured (weights per layer)', 'structured')
-    .option('--output-name <name>', 'model output the metric reads (default: the first)')
-    .option('--only <ids>', 'scan only these group ids or layer names (comma-separated)')
-    .option('--batch <N>', 'samples per ONNX Runtime run (default: as many as fit 256 MB of activations, 8…256)')
-    .option('--max-memory <MB>', 'memory for cached intermediate values', '1024')
-    .option('--stack', 'evaluate several ratios in one run (samples stacked per step); slower on CPU, see README')
-    .option('--threads <N>', 'ONNX Runtime threads (default: all cores)')
-    .option('--seed <N>', 'seed for synthetic data, sample choice and the random criterion', '1')
-    .option('--round-to <N>', 'keep a multiple of N channels per group')
-    .option('--min-channels <N>', 'keep at least N channels per group')
-    .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input (repeatable)', collect)
-    .option('--no-cache', 'always recompute (results are cached by model hash, data and settings)')
-    .option('--cache-dir <dir>', 'where results are cached (default ~/.cache/prunelens)')
-    .option('-o, --output <file>', 'write the full result as JSON')
-    .option('--csv <file>', 'write one row per (group, ratio) as CSV')
-    .option('--force', 'replace existing output files')
-    .option('--json', 'print the full result as JSON')
-    .action((model: string, flags) => runScan(model, flags, interruptSignal()));
-  program
-    .command('plan')
-    .description('per-group pruning ratios that meet a target, with layer-collapse warnings, saved as a recipe')
-    .argument('<model>', 'model file (.onnx)')
-    .option('--target <KIND=FRACTION>', 'what to keep: macs=0.5, params=0.4 or latency=0.6 (measured)')
-    .option('--max-loss <METRIC=VALUE>', 'instead: prune as much as a predicted loss allows, e.g. agreement=0.02')
-    .option('--strategy <name>', 'uniform | global | sensitivity | ensemble', 'sensitivity')
-    .option('--scan <scan.json>', 'a scan from prunelens scan -o (else one is run, and cached)')
-    .option('--data <path>', 'calibration data for the scan (see scan --data)')
-    .option('--labels <file>', 'labels for the scan data')
-    .option('--preprocess <spec>', 'image preprocessing for the scan data')
-    .option('--samples <N>', 'scan samples', '64')
-    .option('--metric <name>', 'scan metric')
-    .option('--criterion <name>', 'which channels go within a group: l1 | l2 | fpgm | bn | lamp | random', 'l1')
-    .option('--reduce <how>', 'combine member scores of a group: mean | sum | max', 'mean')
-    .option('--max-ratio <R>', 'never prune a group by more than R', '0.9')
-    .option('--min-channels <N>', 'keep at least N channels per group')
-    .option('--round-to <N>', 'keep a multiple of N channels per group')
-    .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input (repeatable)', collect)
-    .option('--no-cache', 'do not reuse cached scans')
-    .option('-o, --output <recipe.json>', 'write the recipe (apply with prune --plan)')
-    .option('--force', 'replace the recipe file if it exists')
-    .option('--json', 'print the recipe as JSON')
-    .action((model: string, flags) => runPlan(model, flags, interruptSignal()));
+  channelOptions(
+    program
+      .command('scan')
+      .description('layer-wise sensitivity: prune each dependency group alone at several ratios and measure the damage')
+      .argument('<model>', 'model file (.onnx)')
+      .option('--data <path>', 'calibration data: image folder (labels from sub-folders), .npy/.npz, or IDX images; default synthetic')
+      .option('--labels <file>', 'labels for IDX or .npy data')
+      .option('--preprocess <spec>', 'image preprocessing, e.g. "resize=256;crop=224;mean=0.485,0.456,0.406;std=0.229,0.224,0.225;order=rgb;layout=nchw", or a JSON file')
+      .option('--samples <N>', 'samples to use (seeded choice)', '64')
+      .option('--ratios <list>', 'pruning ratios to scan', '0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9')
+      .option('--metric <name>', 'agreement | kl | rel-l2 | cosine | accuracy | top5 (default: agreement for classifiers, rel-l2 otherwise)')
+      .option('--mode <mode>', 'structured (channels per group) | unstructured (weights per layer)', 'structured')
+      .option('--output-name <name>', 'model output the metric reads (default: the first)')
+      .option('--only <ids>', 'scan only these group ids or layer names (comma-separated)')
+      .option('--batch <N>', 'samples per ONNX Runtime run (default: as many as fit 256 MB of activations, 8…256)')
+      .option('--max-memory <MB>', 'memory for cached intermediate values', '1024')
+      .option('--stack', 'evaluate several ratios in one run (samples stacked per step); slower on CPU, see README')
+      .option('--threads <N>', 'ONNX Runtime threads (default: all cores)')
+      .option('--seed <N>', 'seed for synthetic data, sample choice and the random criterion', '1')
+      .option('--no-cache', 'always recompute (results are cached by model hash, data and settings)')
+      .option('--cache-dir <dir>', 'where results are cached (default ~/.cache/prunelens)')
+      .option('-o, --output <file>', 'write the full result as JSON')
+      .option('--csv <file>', 'write one row per (group, ratio) as CSV')
+      .option('--force', 'replace existing output files')
+      .option('--json', 'print the full result as JSON'),
+    'which channels go at each ratio: l1 | l2 | fpgm | bn | lamp | random',
+  ).action((model: string, flags) => runScan(model, flags, interruptSignal()));
+  channelOptions(
+    program
+      .command('plan')
+      .description('per-group pruning ratios that meet a target, with layer-collapse warnings, saved as a recipe')
+      .argument('<model>', 'model file (.onnx)')
+      .option('--target <KIND=FRACTION>', 'what to keep: macs=0.5, params=0.4 or latency=0.6 (measured)')
+      .option('--max-loss <METRIC=VALUE>', 'instead: prune as much as a predicted loss allows, e.g. agreement=0.02')
+      .option('--strategy <name>', 'uniform | global | sensitivity | ensemble', 'sensitivity')
+      .option('--scan <scan.json>', 'a scan from prunelens scan -o (else one is run, and cached)')
+      .option('--data <path>', 'calibration data for the scan (see scan --data)')
+      .option('--labels <file>', 'labels for the scan data')
+      .option('--preprocess <spec>', 'image preprocessing for the scan data')
+      .option('--samples <N>', 'scan samples', '64')
+      .option('--metric <name>', 'scan metric')
+      .option('--max-ratio <R>', 'never prune a group by more than R', '0.9')
+      .option('--no-cache', 'do not reuse cached scans')
+      .option('-o, --output <recipe.json>', 'write the recipe (apply with prune --plan)')
+      .option('--force', 'replace the recipe file if it exists')
+      .option('--json', 'print the recipe as JSON'),
+    'which channels go within a group: l1 | l2 | fpgm | bn | lamp | random',
+  ).action((model: string, flags) => runPlan(model, flags, interruptSignal()));
   program
     .command('bench')
     .description('measured ONNX Runtime latency, optionally against a pruned variant, beside MAC and params ratios')

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import { CRITERIA, type CriterionName, type Reduction } from '../core/criteria/index.js';
 import { parsePreprocess } from '../core/data/preprocess.js';
 import { PruneLensError } from '../core/errors.js';
 import { planModel, type PlanTarget, type Recipe } from '../core/plan/plan.js';
@@ -7,11 +6,11 @@ import { STRATEGIES, type StrategyName } from '../core/plan/strategies.js';
 import { METRICS, type MetricName } from '../core/sensitivity/metrics.js';
 import { writeTextAtomic } from '../core/util/atomic.js';
 import { emit, pct, si, table } from './format.js';
-import { number } from './prune.js';
+import { channelChoice, number, type ChannelFlags } from './args.js';
 import { withProgress } from './progress.js';
 import { defaultCacheDir } from './scan.js';
 
-export interface PlanFlags {
+export interface PlanFlags extends ChannelFlags {
   target?: string;
   maxLoss?: string;
   strategy?: string;
@@ -21,12 +20,7 @@ export interface PlanFlags {
   preprocess?: string;
   samples?: string;
   metric?: string;
-  criterion?: string;
-  reduce?: string;
   maxRatio?: string;
-  minChannels?: string;
-  roundTo?: string;
-  inputShape?: string[];
   cache?: boolean;
   output?: string;
   force?: boolean;
@@ -51,8 +45,7 @@ export async function runPlan(model: string, flags: PlanFlags, signal?: AbortSig
   const { target, metric } = parseTarget(flags.target, flags.maxLoss);
   const strategy = (flags.strategy ?? 'sensitivity') as StrategyName;
   if (!STRATEGIES.includes(strategy)) throw new PruneLensError(`--strategy must be one of ${STRATEGIES.join(', ')}`);
-  const criterion = (flags.criterion ?? 'l1') as CriterionName;
-  if (!CRITERIA.includes(criterion)) throw new PruneLensError(`--criterion must be one of ${CRITERIA.join(', ')}`);
+  const choice = channelChoice(flags);
   if (flags.output && !flags.force && fs.existsSync(flags.output)) throw new PruneLensError(`${flags.output} already exists (pass --force to replace it)`);
   const scanMetric = metric ?? (flags.metric as MetricName | undefined);
   const recipe = await withProgress((onProgress) =>
@@ -60,19 +53,15 @@ export async function runPlan(model: string, flags: PlanFlags, signal?: AbortSig
       strategy,
       target,
       scan: flags.scan,
-      criterion,
-      reduce: (flags.reduce ?? 'mean') as Reduction,
+      ...choice,
       maxRatio: number('--max-ratio', flags.maxRatio),
-      minChannels: number('--min-channels', flags.minChannels),
-      roundTo: number('--round-to', flags.roundTo),
-      inputShapes: flags.inputShape,
       scanOptions: {
         data: flags.data,
         labels: flags.labels,
         preprocess: parsePreprocess(flags.preprocess),
         samples: number('--samples', flags.samples),
         metric: scanMetric,
-        criterion,
+        criterion: choice.criterion,
         cacheDir: flags.cache === false ? undefined : defaultCacheDir(),
       },
       onProgress,

@@ -1,22 +1,17 @@
 import * as fs from 'node:fs';
 import { PruneLensError } from '../core/errors.js';
-import { CRITERIA, type CriterionName, type Reduction } from '../core/criteria/index.js';
 import { RECIPE_KIND, RECIPE_VERSION, type Recipe } from '../core/plan/plan.js';
 import { pruneModel, type PlanEntries, type PruneReport } from '../core/prune.js';
 import { sparsifyModel } from '../core/sparse.js';
 import type { Sparsity } from '../core/surgery/sparsify.js';
 import { bytes, emit, pct, si, table } from './format.js';
+import { channelChoice, number, type ChannelFlags } from './args.js';
 import { withProgress } from './progress.js';
 
-export interface PruneFlags {
+export interface PruneFlags extends ChannelFlags {
   output: string;
   ratio?: string;
   plan?: string;
-  criterion?: string;
-  reduce?: string;
-  roundTo?: string;
-  minChannels?: string;
-  inputShape?: string[];
   data?: string;
   labels?: string;
   samples?: string;
@@ -28,12 +23,6 @@ export interface PruneFlags {
   json?: boolean;
 }
 
-export function number(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new PruneLensError(`${flag} expects a number, got '${v}'`);
-  return n;
-}
 
 /** A plan file: either a recipe from `prunelens plan` (exact channels, model hash) or hand-written entries. */
 export function readPlan(file: string): { entries?: PlanEntries; recipe?: Recipe } {
@@ -67,10 +56,7 @@ export function readPlan(file: string): { entries?: PlanEntries; recipe?: Recipe
 }
 
 export async function runPrune(model: string, flags: PruneFlags): Promise<void> {
-  const criterion = (flags.criterion ?? 'l1') as CriterionName;
-  if (!CRITERIA.includes(criterion)) throw new PruneLensError(`--criterion must be one of ${CRITERIA.join(', ')}`);
-  const reduce = (flags.reduce ?? 'mean') as Reduction;
-  if (!['mean', 'sum', 'max'].includes(reduce)) throw new PruneLensError('--reduce must be mean, sum or max');
+  const choice = channelChoice(flags);
   if (flags.ratio !== undefined && flags.plan) throw new PruneLensError('give either --ratio or --plan, not both');
   if (!flags.data !== !flags.labels) throw new PruneLensError('--data and --labels go together');
   if (flags.sparsity !== undefined || flags.nm !== undefined) return runSparsify(model, flags);
@@ -83,11 +69,7 @@ export async function runPrune(model: string, flags: PruneFlags): Promise<void> 
       ignoreHash: flags.force,
       latencyRuns: flags.latencyRuns === '0' ? undefined : number('--latency-runs', flags.latencyRuns) ?? 10,
       reports: flags.report !== false,
-      criterion,
-      reduce,
-      roundTo: number('--round-to', flags.roundTo),
-      minChannels: number('--min-channels', flags.minChannels),
-      inputShapes: flags.inputShape,
+      ...choice,
       data: flags.data ? { images: flags.data, labels: flags.labels!, samples: number('--samples', flags.samples) } : undefined,
       overwrite: flags.force,
       onProgress,

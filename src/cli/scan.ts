@@ -2,25 +2,22 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { CRITERIA, type CriterionName, type Reduction } from '../core/criteria/index.js';
 import { parsePreprocess } from '../core/data/preprocess.js';
 import { PruneLensError } from '../core/errors.js';
 import { METRICS, type MetricName } from '../core/sensitivity/metrics.js';
 import { scanModel, type ScanResult } from '../core/sensitivity/scan.js';
 import { writeTextAtomic } from '../core/util/atomic.js';
 import { emit, pct, si, table } from './format.js';
-import { number } from './prune.js';
+import { channelChoice, number, type ChannelFlags } from './args.js';
 import { withProgress } from './progress.js';
 
-export interface ScanFlags {
+export interface ScanFlags extends ChannelFlags {
   data?: string;
   labels?: string;
   preprocess?: string;
   samples?: string;
   ratios?: string;
   metric?: string;
-  criterion?: string;
-  reduce?: string;
   mode?: string;
   outputName?: string;
   batch?: string;
@@ -28,9 +25,6 @@ export interface ScanFlags {
   threads?: string;
   only?: string;
   seed?: string;
-  roundTo?: string;
-  minChannels?: string;
-  inputShape?: string[];
   cache?: boolean;
   cacheDir?: string;
   output?: string;
@@ -46,8 +40,7 @@ export function defaultCacheDir(): string {
 }
 
 export async function runScan(model: string, flags: ScanFlags, signal?: AbortSignal): Promise<void> {
-  const criterion = (flags.criterion ?? 'l1') as CriterionName;
-  if (!CRITERIA.includes(criterion)) throw new PruneLensError(`--criterion must be one of ${CRITERIA.join(', ')}`);
+  const choice = channelChoice(flags);
   const metric = flags.metric as MetricName | undefined;
   if (metric && !METRICS.includes(metric)) throw new PruneLensError(`--metric must be one of ${METRICS.join(', ')}`);
   const mode = (flags.mode ?? 'structured') as 'structured' | 'unstructured';
@@ -68,8 +61,7 @@ export async function runScan(model: string, flags: ScanFlags, signal?: AbortSig
       samples: number('--samples', flags.samples),
       ratios,
       metric,
-      criterion,
-      reduce: (flags.reduce ?? 'mean') as Reduction,
+      ...choice,
       mode,
       output: flags.outputName,
       batch: number('--batch', flags.batch),
@@ -78,9 +70,6 @@ export async function runScan(model: string, flags: ScanFlags, signal?: AbortSig
       threads: number('--threads', flags.threads),
       only: flags.only?.split(','),
       seed: number('--seed', flags.seed),
-      roundTo: number('--round-to', flags.roundTo),
-      minChannels: number('--min-channels', flags.minChannels),
-      inputShapes: flags.inputShape,
       cacheDir: flags.cache === false ? undefined : flags.cacheDir ?? defaultCacheDir(),
       onProgress,
       signal,
