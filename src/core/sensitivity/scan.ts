@@ -135,7 +135,7 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
   const shapes = await computeShapes(model, inputShapes, { ...opts, method: opts.shapeMethod });
   const outputs = model.graph.outputs.map((o) => o.name);
   const primary = opts.output ?? outputs[0];
-  if (!outputs.includes(primary)) throw new PruneLensError(`--output: the model has no output '${primary}' (outputs: ${outputs.join(', ')})`);
+  if (!outputs.includes(primary)) throw new PruneLensError(`--output-name: the model has no output '${primary}' (outputs: ${outputs.join(', ')})`);
   const cost = computeCost(model, shapes);
   const perSample = cost.peakActivationBytes / (Object.values(inputShapes)[0]?.[0] || 1);
   const batch = batchSize(model, data.count, opts.batch, perSample);
