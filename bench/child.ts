@@ -1,5 +1,5 @@
 /** One measurement in a fresh process, so time and peak memory are not polluted by earlier runs. */
-import { loadAndShape } from '../src/core/api.js';
+import { loadAndShape } from '../src/core/analysis.js';
 import { createSession } from '../src/core/runtime/ort.js';
 
 const [what, file] = process.argv.slice(2);

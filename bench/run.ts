@@ -8,12 +8,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { torchvisionModel } from './models.js';
-import { loadAndShape } from '../src/core/api.js';
+import { analyseModel, loadAndShape } from '../src/core/analysis.js';
+import { pruneModel } from '../src/core/api.js';
 import { analyzeDependencies, describeGroup } from '../src/core/deps/analyze.js';
 import { applyPruning } from '../src/core/surgery/apply.js';
-import { selectionsFor, pruneModel } from '../src/core/prune.js';
+import { selectionsFor } from '../src/core/prune.js';
 import { measureLatency } from '../src/core/cost/latency.js';
 import { benchScan } from './scan.js';
+import { benchEstimate, benchServe } from './service.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHILD = path.join(ROOT, 'out/bench/child.js');
@@ -33,6 +35,11 @@ function measure(what: string, file: string): { ms: number; peakExtra: number } 
 async function main() {
   console.log(`PruneLens benchmarks — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, node ${process.version}`);
   if (process.argv.includes('--scan')) return benchScan(torchvisionModel(ROOT, 'resnet18'), os.cpus().length);
+  if (process.argv.includes('--service')) {
+    const file = torchvisionModel(ROOT, 'resnet50');
+    await benchEstimate(file);
+    return benchServe(path.join(ROOT, 'dist/cli.js'), file, measure('ort-create', file).ms);
+  }
   const file = torchvisionModel(ROOT, 'resnet50');
   const size = fs.statSync(file).size;
   console.log(`\n[load] ${path.basename(file)}: ${(size / 2 ** 20).toFixed(1)} MiB, median of ${RUNS} fresh processes`);
@@ -44,6 +51,8 @@ async function main() {
   console.log(`  PruneLens load + shapes        ${ours.ms.toFixed(0)} ms, peak extra memory ${(ours.peakExtra / 2 ** 20).toFixed(0)} MiB`);
   console.log(`  load time ratio   ${timeRatio.toFixed(2)}× ORT session creation (target ≤ 1.5)  ${timeRatio <= 1.5 ? 'OK' : 'MISSED'}`);
   console.log(`  peak memory ratio ${memRatio.toFixed(2)}× file size (target ≤ 1.5)  ${memRatio <= 1.5 ? 'OK' : 'MISSED'}`);
+  await benchEstimate(file);
+  await benchServe(path.join(ROOT, 'dist/cli.js'), file, ort.ms);
 
   // Dependency analysis and surgery, in this process (median of 3), against the same session-creation time.
   const analyseMs: number[] = [];
@@ -55,7 +64,7 @@ async function main() {
     const dep = analyzeDependencies(model, shapes);
     analyseMs.push(performance.now() - t);
     t = performance.now();
-    const sel = selectionsFor(model, dep, { ratio: 0.5 });
+    const sel = selectionsFor(await analyseModel(model), { ratio: 0.5 });
     chooseMs.push(performance.now() - t);
     t = performance.now();
     applyPruning(model, dep, sel);

@@ -3,14 +3,12 @@
  * - floor ratio = scan wall time ÷ (steps × one plain ONNX Runtime forward of the 32 samples), target ≤ 1.1;
  * - naive ratio = a naive loop (mask the weights, new session, run) ÷ the scan, target ≥ 10.
  */
-import { loadAndShape } from '../src/core/api.js';
+import { analyseModel, loadAndShape } from '../src/core/analysis.js';
+import { scanModel, type ScanOptions } from '../src/core/api.js';
 import { loadCalibration } from '../src/core/data/calibration.js';
-import { analyzeDependencies } from '../src/core/deps/analyze.js';
-import { decodeOnnx } from '../src/core/formats/onnx/load.js';
-import { encodeOnnx } from '../src/core/formats/onnx/save.js';
+import { cloneModel } from '../src/core/formats/index.js';
 import { selectionsFor } from '../src/core/prune.js';
 import { createSession } from '../src/core/runtime/ort.js';
-import { scanModel, type ScanOptions } from '../src/core/sensitivity/scan.js';
 import { applyMask } from '../src/core/surgery/twin.js';
 
 const SAMPLES = 32;
@@ -50,12 +48,12 @@ export async function benchScan(file: string, cores: number): Promise<void> {
 
   // The naive loop, measured on one step per group (each at 50 %) and scaled to all steps: its cost does not
   // depend on the ratio (copy, mask, serialise, new session, one run).
-  const dep = analyzeDependencies(model, shapes);
+  const a = await analyseModel(model);
   const per: number[] = [];
   for (const target of main.r.targets) {
     const t = performance.now();
-    const twin = decodeOnnx(encodeOnnx(model), file);
-    applyMask(twin, dep, selectionsFor(twin, dep, { plan: { [String(target.id)]: 0.5 } }));
+    const twin = cloneModel(model);
+    applyMask(twin, a.dep, selectionsFor(a, { plan: { [String(target.id)]: 0.5 } }));
     const s = await createSession(twin);
     await s.run(data.inputs);
     await s.release();

@@ -1,7 +1,9 @@
 // Bundles the CLI (and later the extension and webview) with esbuild. onnxruntime-node stays external: it
 // loads a native binary from its own package folder.
 import * as esbuild from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 await esbuild.build({
   entryPoints: ['src/cli/index.ts'],
@@ -15,5 +17,6 @@ await esbuild.build({
   // CommonJS dependencies inside an ES module bundle need `require`.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
+  define: { PRUNELENS_VERSION: JSON.stringify(version) },
 });
 chmodSync('dist/cli.js', 0o755);

@@ -103,7 +103,7 @@ describe('calibration data', () => {
     fs.writeFileSync(path.join(dir, 'x2.npy'), npy(new Float32Array(2 * 784), [2, 1, 28, 28]));
     await assert.rejects(load(EXAMPLE, { data: path.join(dir, 'x2.npy'), labels: path.join(dir, 'y3.npy') }), /do not match 2 samples/);
     await assert.rejects(load(EXAMPLE, { data: path.join(dir, 'nope') }), /no such file/);
-    await assert.rejects(load(EXAMPLE, { data: path.join(ROOT, 'examples/fashion-mnist-500-images-idx3-ubyte.gz') }), /need --labels/);
+    await assert.rejects(load(EXAMPLE, { data: path.join(ROOT, 'examples/fashion-mnist-500-images-idx3-ubyte.gz') }), (e: Error) => e instanceof PruneLensError && e.option === 'labels' && /need an IDX labels file/.test(e.message));
     const broken = path.join(dir, 'broken');
     fs.mkdirSync(path.join(broken, 'a'), { recursive: true });
     fs.writeFileSync(path.join(broken, 'a', 'x.png'), 'not a png');

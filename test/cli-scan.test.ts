@@ -53,9 +53,9 @@ describe('prunelens scan', () => {
 
   it('rejects bad options with one line and exit code 2', () => {
     for (const [args, msg] of [
-      [['--ratios', '0.5,1.5'], /--ratios takes fractions/],
-      [['--metric', 'f1'], /--metric must be one of/],
-      [['--mode', 'sparse'], /--mode must be/],
+      [['--ratios', '0.5,1.5'], /--ratios: fractions in \(0, 1\)/],
+      [['--metric', 'f1'], /--metric: one of agreement/],
+      [['--mode', 'sparse'], /--mode: structured or unstructured, got 'sparse'/],
       [['--data', path.join(dir, 'none.npy')], /no such file/],
       [['--output-name', 'probs'], /no output 'probs'/],
       [['--metric', 'accuracy', '--samples', '4'], /needs labelled data/],

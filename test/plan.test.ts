@@ -4,16 +4,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { torchvisionModel } from '../bench/models.js';
-import { loadAndShape } from '../src/core/api.js';
+import { loadAndShape } from '../src/core/analysis.js';
 import { computeCost, type CostSummary } from '../src/core/cost/cost.js';
 import { analyzeDependencies } from '../src/core/deps/analyze.js';
 import { decodeOnnx } from '../src/core/formats/onnx/load.js';
 import { encodeOnnx } from '../src/core/formats/onnx/save.js';
-import { planModel, type Recipe } from '../src/core/plan/plan.js';
+import { planModel, scanModel } from '../src/core/api.js';
+import type { Recipe, ScanResult } from '../src/shared/types.js';
 import { STRATEGIES, type StrategyName } from '../src/core/plan/strategies.js';
-import { pruneModel } from '../src/core/prune.js';
+import { pruneModel } from '../src/core/api.js';
 import { ort } from '../src/core/runtime/ort.js';
-import { scanModel, type ScanResult } from '../src/core/sensitivity/scan.js';
 import { computeShapes } from '../src/core/shapes/index.js';
 import { applyPruning } from '../src/core/surgery/apply.js';
 import { CLI, EXAMPLE, OCR_MODELS, ROOT, runOnce, tmpdir } from './helpers/env.js';
@@ -291,30 +291,32 @@ describe('plans', () => {
       return readJson<Recipe>(recipeA);
     };
 
-    it('a recipe for another model is refused (exit 2, naming it), and applied with --force when the structure matches', () => {
+    it('a recipe for another model is refused (exit 2, naming it), and applied with --allow-other-model when the structure matches', () => {
       const recipe = setup();
       const out = path.join(dir, 'b-pruned.onnx');
       let r = cli(['prune', b, '--plan', recipeA, '-o', out, '--latency-runs', '0']);
       assert.equal(r.code, 2, r.out + r.err);
       assert.match(r.err, /model-a\.onnx/);
-      assert.match(r.err, /--force/);
+      assert.match(r.err, /pass --allow-other-model to apply it anyway/);
       assert.ok(!fs.existsSync(out), 'nothing written');
-      r = cli(['prune', b, '--plan', recipeA, '-o', out, '--latency-runs', '0', '--force', '--json']);
+      // --force only replaces outputs: it does not accept another model's recipe
+      r = cli(['prune', b, '--plan', recipeA, '-o', out, '--latency-runs', '0', '--force']);
+      assert.equal(r.code, 2);
+      r = cli(['prune', b, '--plan', recipeA, '-o', out, '--latency-runs', '0', '--allow-other-model', '--json']);
       assert.equal(r.code, 0, r.err);
       const rep = JSON.parse(r.out) as { groups: { id: number; removed: number[] }[] };
       assert.deepEqual(rep.groups.map((g) => [g.id, g.removed]), recipe.groups.filter((g) => g.remove.length).map((g) => [g.id, g.remove]));
     });
 
-    // Known src gap (reported): with --force the recipe's group ids and channel indices are applied to whatever
-    // groups bear those ids, without comparing their channel counts or layers to the recipe's.
-    it('--force still refuses a recipe whose groups do not match the model', () => {
+    // Applied to another model, the recipe's group ids and channel indices must still mean the same channels.
+    it('--allow-other-model still refuses a recipe whose groups do not match the model', () => {
       setup();
       const wider = path.join(dir, 'model-wide.onnx');
       fs.writeFileSync(wider, wipeModel(11, 0, 48));
       const out = path.join(dir, 'wide-pruned.onnx');
-      const r = cli(['prune', wider, '--plan', recipeA, '-o', out, '--latency-runs', '0', '--force']);
+      const r = cli(['prune', wider, '--plan', recipeA, '-o', out, '--latency-runs', '0', '--allow-other-model']);
       assert.equal(r.code, 2, `applied a 32-channel recipe to 48-channel groups: ${r.out}`);
-      assert.match(r.err, /channel|group/);
+      assert.match(r.err, /the recipe does not fit this model: its group \d+ is \S+ with 32 channels, but here group \d+ is \S+ with 48 channels/);
       assert.ok(!fs.existsSync(out));
     });
   });
@@ -363,7 +365,7 @@ describe('plans', () => {
       const acc: Record<string, number> = {};
       for (const strategy of ['uniform', 'global', 'sensitivity'] as const) {
         const r = await planModel(EXAMPLE, { strategy, target: { kind: 'macs', keep: 0.5 }, scan });
-        const rep = await pruneModel(EXAMPLE, path.join(dir, `quality-${strategy}.onnx`), { recipe: r, overwrite: true, data: { images: IDX.data, labels: IDX.labels } });
+        const rep = await pruneModel(EXAMPLE, path.join(dir, `quality-${strategy}.onnx`), { recipe: r, overwrite: true, data: IDX.data, labels: IDX.labels });
         assert.ok(rep.accuracy && rep.accuracy.samples === 500);
         assert.ok(rep.after.macs <= 0.5 * rep.before.macs);
         acc[strategy] = rep.accuracy.after;

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { inspect } from '../src/core/api.js';
-import { pruneModel } from '../src/core/prune.js';
+import { pruneModel } from '../src/core/api.js';
 import { torchvisionModel } from '../bench/models.js';
 import { EXAMPLE, OCR_MODELS, ROOT, tmpdir } from './helpers/env.js';
 

@@ -6,15 +6,17 @@ import { torchvisionModel } from '../bench/models.js';
 import { loadCalibration, sliceFeeds } from '../src/core/data/calibration.js';
 import { CancelledError } from '../src/core/errors.js';
 import { loadModel } from '../src/core/formats/index.js';
-import { pruneModel } from '../src/core/prune.js';
+import { pruneModel } from '../src/core/api.js';
 import { createSession } from '../src/core/runtime/ort.js';
 import { compareOutput, describeOutput } from '../src/core/sensitivity/metrics.js';
 import { batchSize, concatChunks } from '../src/core/sensitivity/runs.js';
-import { scanModel, type ScanOptions } from '../src/core/sensitivity/scan.js';
+import { scanModel } from '../src/core/api.js';
 import { resolveInputShapes } from '../src/core/shapes/inputs.js';
 import { EXAMPLE, OCR_MODELS, ROOT, tmpdir } from './helpers/env.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { OnnxBuilder } from './helpers/onnx-builder.js';
+
+type ScanOptions = NonNullable<Parameters<typeof scanModel>[1]>;
 
 const hasTorch = fs.existsSync('/usr/lib/python3/dist-packages/torchvision');
 const IDX = {
@@ -45,7 +47,7 @@ async function checkAgainstPruning(file: string, opts: ScanOptions, groups: numb
   const scan = await scanModel(file, { ...opts, ratios: [ratio], only: groups?.map(String) });
   const model = await loadModel(file);
   const { shapes } = resolveInputShapes(model, opts.inputShapes);
-  const data = await loadCalibration(model, shapes, opts);
+  const data = await loadCalibration(model, shapes, opts as Parameters<typeof loadCalibration>[2]);
   const batch = batchSize(model, data.count);
   const run = async (f: string) => {
     const s = await createSession(f);
@@ -152,7 +154,7 @@ describe('sensitivity scan', () => {
 
   it('several steps stacked in one run give the same numbers as one step a run', async () => {
     const opts: ScanOptions = { ...IDX, samples: 32, metric: 'accuracy' };
-    const stacked = await scanModel(EXAMPLE, { ...opts, stackSteps: true });
+    const stacked = await scanModel(EXAMPLE, { ...opts, stack: true });
     const single = await scanModel(EXAMPLE, opts);
     assert.ok(stacked.timing.runs < single.timing.runs / 3, `${stacked.timing.runs} runs stacked vs ${single.timing.runs}`);
     stacked.targets.forEach((t, i) => t.points.forEach((p, j) => {

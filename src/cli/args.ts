@@ -1,48 +1,97 @@
-/** Flag parsing shared by the commands: numbers, and the channel-choice flags of prune, scan and plan. */
+/** Flag parsing shared by the commands, and the one table from engine option names to this CLI's flags. */
 import type { Command } from 'commander';
-import { CRITERIA, type CriterionName, type Reduction } from '../core/criteria/index.js';
-import { PruneLensError } from '../core/errors.js';
+import { CRITERIA, invalid, type PruneOptions } from '../core/api.js';
+import type { CriterionName, EngineErrorData, OptionName, Reduction, WithinGroup } from '../shared/types.js';
+
+/** Every option the engine can name in an error or a warning, spelt as this CLI spells it. */
+export const FLAGS: Record<OptionName, string | undefined> = {
+  path: 'MODEL', output: '-o/--output', overwrite: '--force', inputShapes: '--input-shape', inputValues: '--input-value',
+  ratio: '--ratio', plan: '--plan', keep: '--plan', recipe: '--plan', ignoreHash: '--allow-other-model', criterion: '--criterion',
+  reduce: '--reduce', roundTo: '--round-to', minChannels: '--min-channels', withinGroup: '--within-group',
+  data: '--data', labels: '--labels', preprocess: '--preprocess', samples: '--samples',
+  ratios: '--ratios', metric: '--metric', mode: '--mode', outputName: '--output-name', batch: '--batch', maxMemoryMB: '--max-memory',
+  threads: '--threads', only: '--only', seed: '--seed', cacheDir: '--cache-dir', stack: '--stack',
+  target: '--target', maxLoss: '--max-loss', strategy: '--strategy', scan: '--scan', maxRatio: '--max-ratio',
+  sparsity: '--sparsity', nm: '--nm', latencyRuns: '--latency-runs', runs: '--runs', warmup: '--warmup', compare: '--compare',
+  modelId: undefined, variantId: undefined,
+};
+
+/** An engine error in this CLI's words: the option it is about becomes its flag. */
+export function describeError(e: EngineErrorData): string {
+  const flag = e.option ? FLAGS[e.option] : undefined;
+  if (!flag) return e.message;
+  if (e.code === 'invalid-option') return `${flag}: ${e.message}`;
+  if (e.option === 'overwrite') return `${e.message} (pass --force to replace it)`;
+  if (e.option === 'ignoreHash') return `${e.message}: pass --allow-other-model to apply it anyway`;
+  return `${e.message} (see ${flag})`;
+}
+
+/** A warning's fix, with the flags of the options it names. */
+export function describeFix(fix: string, options?: OptionName[]): string {
+  const flags = (options ?? []).map((o) => FLAGS[o]).filter((f): f is string => !!f);
+  return flags.length ? `${fix} (${[...new Set(flags)].join(', ')})` : fix;
+}
 
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-export function number(flag: string, v: string | undefined): number | undefined {
+/** A number flag, or undefined when absent; `option` names it in the error. */
+export function number(option: OptionName, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new PruneLensError(`${flag} expects a number, got '${v}'`);
+  if (!Number.isFinite(n)) throw invalid(option, `expects a number, got '${v}'`);
   return n;
+}
+
+/** `NAME=VALUE` pairs for integer inputs (`--input-value sr=16000`). */
+export function inputValues(specs: string[] | undefined): Record<string, number> | undefined {
+  if (!specs?.length) return undefined;
+  return Object.fromEntries(specs.map((s) => {
+    const eq = s.lastIndexOf('=');
+    const v = Number(s.slice(eq + 1));
+    if (eq <= 0 || !Number.isInteger(v)) throw invalid('inputValues', `expected NAME=WHOLE_NUMBER, e.g. sr=16000; got '${s}'`);
+    return [s.slice(0, eq), v];
+  }));
 }
 
 export interface ChannelFlags {
   criterion?: string;
   reduce?: string;
+  withinGroup?: string;
   roundTo?: string;
   minChannels?: string;
   inputShape?: string[];
+  inputValue?: string[];
 }
 
-/** Declares the channel-choice options (criterion, reduce, round-to, min-channels, input shapes). */
+/** Declares the channel-choice and input options shared by prune, scan and plan. */
 export function channelOptions(cmd: Command, criterionHelp = 'l1 | l2 | fpgm | bn | lamp | random'): Command {
   return cmd
     .option('--criterion <name>', criterionHelp, 'l1')
     .option('--reduce <how>', 'combine member scores of a group: mean | sum | max', 'mean')
+    .option('--within-group <how>', 'inside a group fed by several layers (a Concat): per-source (each loses the ratio) | global', 'per-source')
     .option('--round-to <N>', 'keep a multiple of N channels per group')
     .option('--min-channels <N>', 'keep at least N channels per group')
-    .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input (repeatable)', collect);
+    .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input (repeatable)', collect)
+    .option('--input-value <NAME=N>', 'value for an integer input, e.g. a branch selector (repeatable; default: from the model)', collect);
 }
 
-/** The channel-choice flags, checked. */
-export function channelChoice(flags: ChannelFlags): {
-  criterion: CriterionName; reduce: Reduction; roundTo?: number; minChannels?: number; inputShapes?: string[];
+/** The channel-choice flags as engine options. */
+export function channelChoice(flags: ChannelFlags): Pick<PruneOptions, 'criterion' | 'reduce' | 'withinGroup' | 'roundTo' | 'minChannels'> & {
+  inputShapes?: string[]; inputValues?: Record<string, number>;
 } {
   const criterion = (flags.criterion ?? 'l1') as CriterionName;
-  if (!CRITERIA.includes(criterion)) throw new PruneLensError(`--criterion must be one of ${CRITERIA.join(', ')}`);
+  if (!CRITERIA.includes(criterion)) throw invalid('criterion', `one of ${CRITERIA.join(', ')}, got '${criterion}'`);
   const reduce = (flags.reduce ?? 'mean') as Reduction;
-  if (!['mean', 'sum', 'max'].includes(reduce)) throw new PruneLensError('--reduce must be mean, sum or max');
+  if (!['mean', 'sum', 'max'].includes(reduce)) throw invalid('reduce', `mean, sum or max, got '${reduce}'`);
+  const withinGroup = (flags.withinGroup ?? 'per-source') as WithinGroup;
+  if (withinGroup !== 'per-source' && withinGroup !== 'global') throw invalid('withinGroup', `per-source or global, got '${withinGroup}'`);
   return {
     criterion,
     reduce,
-    roundTo: number('--round-to', flags.roundTo),
-    minChannels: number('--min-channels', flags.minChannels),
+    withinGroup,
+    roundTo: number('roundTo', flags.roundTo),
+    minChannels: number('minChannels', flags.minChannels),
     inputShapes: flags.inputShape,
+    inputValues: inputValues(flags.inputValue),
   };
 }

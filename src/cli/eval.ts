@@ -1,26 +1,27 @@
-import { loadModel } from '../core/formats/index.js';
-import { loadIdxSet, preprocessFromModel } from '../core/data/labelled.js';
-import { evaluateAccuracy } from '../core/eval.js';
-import { PruneLensError } from '../core/errors.js';
+import { evaluateFile } from '../core/api.js';
 import { emit } from './format.js';
+import { inputValues, number } from './args.js';
 
 export interface EvalFlags {
   data: string;
-  labels: string;
+  labels?: string;
+  preprocess?: string;
   mean?: string;
   std?: string;
   scale?: string;
+  samples?: string;
+  inputShape?: string[];
+  inputValue?: string[];
   json?: boolean;
 }
 
-const list = (v?: string) => (v === undefined ? undefined : v.split(',').map(Number));
-
 export async function runEval(file: string, flags: EvalFlags): Promise<void> {
-  const model = await loadModel(file);
-  const pre = preprocessFromModel(model, { mean: list(flags.mean), std: list(flags.std), scale: flags.scale ? Number(flags.scale) : undefined });
-  if ([pre.scale, ...pre.mean, ...pre.std].some((v) => !Number.isFinite(v))) throw new PruneLensError('--mean, --std and --scale take numbers');
-  const set = loadIdxSet(flags.data, flags.labels, pre);
-  const acc = await evaluateAccuracy(model, set);
-  emit({ model: model.path, ...acc }, flags.json, (r) =>
-    `${file}: top-1 ${(100 * r.top1).toFixed(1)}%, top-5 ${(100 * r.top5).toFixed(1)}% on ${r.samples} samples`);
+  // --mean/--std/--scale are shorthands for the same keys of --preprocess
+  const extra = (['mean', 'std', 'scale'] as const).filter((k) => flags[k] !== undefined).map((k) => `${k}=${flags[k]}`);
+  const preprocess = [flags.preprocess, ...extra].filter(Boolean).join(';') || undefined;
+  const r = await evaluateFile(file, {
+    data: flags.data, labels: flags.labels, preprocess, samples: number('samples', flags.samples),
+    inputShapes: flags.inputShape, inputValues: inputValues(flags.inputValue),
+  });
+  emit(r, flags.json, (x) => `${file}: top-1 ${(100 * x.top1).toFixed(1)}%, top-5 ${(100 * x.top5).toFixed(1)}% on ${x.data}`);
 }

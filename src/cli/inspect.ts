@@ -1,9 +1,12 @@
-import { inspect, type InspectResult } from '../core/api.js';
+import { inspect } from '../core/api.js';
+import type { InspectResult } from '../shared/types.js';
+import { inputValues } from './args.js';
 import { bytes, emit, pct, shape, si, table } from './format.js';
 import { withProgress } from './progress.js';
 
 export interface InspectFlags {
   inputShape?: string[];
+  inputValue?: string[];
   json?: boolean;
   all?: boolean;
   probe?: boolean;
@@ -14,6 +17,7 @@ export async function runInspect(file: string, flags: InspectFlags): Promise<voi
   const result = await withProgress((onProgress) =>
     inspect(file, {
       inputShapes: flags.inputShape,
+      inputValues: inputValues(flags.inputValue),
       onProgress,
       shapeMethod: flags.probe ? 'probe' : 'auto',
       groups: flags.groups,
@@ -30,8 +34,10 @@ export function renderInspect(r: InspectResult, all: boolean): string {
       (r.producer ? `, from ${r.producer}` : ''),
     `  inputs  ${io(r.inputs)}`,
     `  outputs ${io(r.outputs)}`,
-    `  numbers below are for input ${Object.entries(r.inputShapes).map(([k, v]) => `${k}=${v.join('x')}`).join(' ')}` +
+    `  numbers below are for input ${Object.entries(r.inputShapes).map(([k, v]) => `${k}=${shape(v)}`).join(' ')}` +
       (r.assumedDims.length ? ` (assumed ${r.assumedDims.join(', ')}; set with --input-shape)` : ''),
+    ...r.inputValues.filter((v) => v.from !== 'given').map((v) =>
+      `  input ${v.name} = ${v.value} (${v.from === 'model' ? 'a value the model compares it with' : 'default'}; set with --input-value ${v.name}=N)`),
     '',
   ];
   const shown = r.layers.filter((l) => all || l.kind !== 'data');

@@ -1,12 +1,14 @@
 import { Command, CommanderError } from 'commander';
-import { CancelledError, PruneLensError } from '../core/errors.js';
+import { CancelledError, errorData, PruneLensError } from '../core/api.js';
 import { runInspect } from './inspect.js';
 import { runPrune } from './prune.js';
 import { runEval } from './eval.js';
-import { channelOptions, collect } from './args.js';
+import { channelOptions, collect, describeError } from './args.js';
 import { runScan } from './scan.js';
 import { runPlan } from './plan.js';
 import { runBench } from './bench.js';
+import { runServe } from './serve.js';
+import { version } from './version.js';
 
 
 /** Ctrl-C aborts the running job cleanly (no partial files); a second Ctrl-C exits at once. */
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   const program = new Command('prunelens')
     .description('Neural-network pruning analysis for ONNX models')
     .option('--debug', 'show stack traces on errors')
+    .version(version(), '--version', 'print the version')
+    .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program
@@ -30,6 +34,7 @@ export function buildProgram(): Command {
     .description('layers, shapes, parameters and MACs of a model')
     .argument('<model>', 'model file (.onnx)')
     .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input, e.g. input=1x3x224x224 (repeatable)', collect)
+    .option('--input-value <NAME=N>', 'value for an integer input, e.g. a branch selector (repeatable; default: from the model)', collect)
     .option('--json', 'machine-readable output')
     .option('--all', 'list data-movement nodes too (Reshape, Concat, …)')
     .option('--probe', 'find shapes with one ONNX Runtime run instead of static inference')
@@ -43,25 +48,32 @@ export function buildProgram(): Command {
       .requiredOption('-o, --output <file>', 'where to write the pruned model')
       .option('--ratio <R>', 'prune every prunable group by this fraction (uniform, local)')
       .option('--plan <PLAN.json>', 'per-group ratios or channel lists: {"groups": {"<id or layer>": 0.5 | [0, 3, …]}}')
-      .option('--data <images>', 'also verify on the first samples of these IDX images (with --labels)')
-      .option('--labels <labels>', 'IDX labels for --data')
+      .option('--data <path>', 'also verify on real samples (image folder, .npy/.npz, or IDX images), and measure accuracy when labelled')
+      .option('--labels <file>', 'labels for IDX or .npy data')
+      .option('--preprocess <spec>', 'image preprocessing for --data (see scan)')
       .option('--samples <N>', 'how many --data samples to verify on', '8')
       .option('--sparsity <R>', 'instead: zero the fraction R of smallest weights per layer (unstructured; no speedup)')
       .option('--nm <N:M>', 'instead: keep N of every M weights along the reduction axis, e.g. 2:4 (no speedup on CPU)')
       .option('--latency-runs <N>', 'timed ONNX Runtime runs of the original and the pruned model (0: skip)', '10')
+      .option('--threads <N>', 'ONNX Runtime threads for the latency runs (default: all cores)')
       .option('--no-report', 'do not write <out>.report.json and <out>.report.md')
-      .option('--force', 'replace the output file if it exists; apply a recipe made for another model')
+      .option('--force', 'replace the output files if they exist')
+      .option('--allow-other-model', 'apply a recipe made for another version of this model (its groups must still match)')
       .option('--json', 'machine-readable report'),
-  ).action((model: string, flags) => runPrune(model, flags));
+  ).action((model: string, flags) => runPrune(model, flags, interruptSignal()));
   program
     .command('eval')
-    .description('accuracy of a classifier on labelled samples (IDX images and labels)')
+    .description('accuracy of a classifier on labelled samples (image folders, .npy/.npz, IDX)')
     .argument('<model>', 'model file (.onnx)')
-    .requiredOption('--data <images>', 'IDX images [N,H,W] (optionally .gz)')
-    .requiredOption('--labels <labels>', 'IDX labels [N] (optionally .gz)')
+    .requiredOption('--data <path>', 'labelled data: image folder (labels from sub-folders), .npz with labels, .npy with --labels, or IDX images with --labels')
+    .option('--labels <file>', 'labels for IDX or .npy data')
+    .option('--preprocess <spec>', 'image preprocessing (see scan)')
+    .option('--samples <N>', 'evaluate on a seeded choice of N samples (default: all)')
     .option('--scale <s>', 'pixel scale before normalising (default 1/255)')
     .option('--mean <m>', 'per-channel means, comma-separated (default: model metadata)')
     .option('--std <s>', 'per-channel standard deviations (default: model metadata)')
+    .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input (repeatable)', collect)
+    .option('--input-value <NAME=N>', 'value for an integer input (repeatable)', collect)
     .option('--json', 'machine-readable output')
     .action((model: string, flags) => runEval(model, flags));
   channelOptions(
@@ -105,8 +117,12 @@ export function buildProgram(): Command {
       .option('--preprocess <spec>', 'image preprocessing for the scan data')
       .option('--samples <N>', 'scan samples', '64')
       .option('--metric <name>', 'scan metric')
+      .option('--ratios <list>', 'scan ratios', '0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9')
+      .option('--threads <N>', 'ONNX Runtime threads for the scan (default: all cores)')
+      .option('--seed <N>', 'seed for synthetic data and sample choice', '1')
       .option('--max-ratio <R>', 'never prune a group by more than R', '0.9')
       .option('--no-cache', 'do not reuse cached scans')
+      .option('--cache-dir <dir>', 'where scans are cached (default ~/.cache/prunelens)')
       .option('-o, --output <recipe.json>', 'write the recipe (apply with prune --plan)')
       .option('--force', 'replace the recipe file if it exists')
       .option('--json', 'print the recipe as JSON'),
@@ -121,8 +137,13 @@ export function buildProgram(): Command {
     .option('--warmup <N>', 'warm-up runs', '3')
     .option('--threads <N>', 'ONNX Runtime intra-op threads (default: all cores)')
     .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input (repeatable)', collect)
+    .option('--input-value <NAME=N>', 'value for an integer input (repeatable)', collect)
     .option('--json', 'machine-readable output')
     .action((model: string, flags) => runBench(model, flags));
+  program
+    .command('serve')
+    .description('run the engine as a JSON-RPC 2.0 process over stdio (LSP framing), as the VS Code extension does')
+    .action(() => runServe());
   return program;
 }
 
@@ -139,11 +160,12 @@ export async function main(argv: string[]): Promise<number> {
       return 130;
     }
     if (debug) process.stderr.write(`${(e as Error).stack ?? e}\n`);
+    const data = errorData(e);
     if (e instanceof PruneLensError) {
-      process.stderr.write(`prunelens: error: ${e.message}\n`);
-      return e.exitCode;
+      process.stderr.write(`prunelens: error: ${describeError(data)}\n`);
+      return 2;
     }
-    process.stderr.write(`prunelens: internal error: ${(e as Error).message ?? e} (run with --debug for details)\n`);
+    process.stderr.write(`prunelens: internal error: ${data.message} (run with --debug for details)\n`);
     return 1;
   }
 }

@@ -1,27 +1,18 @@
 import * as fs from 'node:fs';
-import { parsePreprocess } from '../core/data/preprocess.js';
-import { PruneLensError } from '../core/errors.js';
-import { planModel, type PlanTarget, type Recipe } from '../core/plan/plan.js';
-import { STRATEGIES, type StrategyName } from '../core/plan/strategies.js';
-import { METRICS, type MetricName } from '../core/sensitivity/metrics.js';
-import { writeTextAtomic } from '../core/util/atomic.js';
+import { invalid, METRICS, planModel, PruneLensError } from '../core/api.js';
+import type { MetricName, PlanTarget, Recipe, StrategyName } from '../shared/types.js';
+import { writeText } from './files.js';
 import { emit, pct, si, table } from './format.js';
-import { channelChoice, number, type ChannelFlags } from './args.js';
+import { channelChoice, describeFix, number } from './args.js';
 import { withProgress } from './progress.js';
-import { defaultCacheDir } from './scan.js';
+import { scanOptions, type ScanFlags } from './scan.js';
 
-export interface PlanFlags extends ChannelFlags {
+export interface PlanFlags extends Omit<ScanFlags, 'output' | 'csv' | 'json'> {
   target?: string;
   maxLoss?: string;
   strategy?: string;
   scan?: string;
-  data?: string;
-  labels?: string;
-  preprocess?: string;
-  samples?: string;
-  metric?: string;
   maxRatio?: string;
-  cache?: boolean;
   output?: string;
   force?: boolean;
   json?: boolean;
@@ -29,54 +20,47 @@ export interface PlanFlags extends ChannelFlags {
 
 /** `macs=0.5`, `params=0.3`, `latency=0.6` (fractions to keep), or with --max-loss `agreement=0.02`. */
 export function parseTarget(target?: string, maxLoss?: string): { target: PlanTarget; metric?: MetricName } {
-  if (!target === !maxLoss) throw new PruneLensError('give one of --target macs|params|latency=FRACTION or --max-loss METRIC=VALUE');
+  if (!target === !maxLoss) throw invalid('target', 'give one of --target macs|params|latency=FRACTION or --max-loss METRIC=VALUE');
+  const option = maxLoss ? 'maxLoss' : 'target';
   const [k, v] = (target ?? maxLoss)!.split('=');
   const x = Number(v);
-  if (v === undefined || !Number.isFinite(x)) throw new PruneLensError(`expected KEY=NUMBER, got '${target ?? maxLoss}'`);
+  if (v === undefined || !Number.isFinite(x)) throw invalid(option, `expected KEY=NUMBER, got '${target ?? maxLoss}'`);
   if (maxLoss) {
-    if (!METRICS.includes(k as MetricName)) throw new PruneLensError(`--max-loss: the metric must be one of ${METRICS.join(', ')}`);
+    if (!METRICS.includes(k as MetricName)) throw invalid('maxLoss', `the metric must be one of ${METRICS.join(', ')}`);
     return { target: { kind: 'loss', max: x }, metric: k as MetricName };
   }
-  if (k !== 'macs' && k !== 'params' && k !== 'latency') throw new PruneLensError(`--target: macs, params or latency, got '${k}'`);
+  if (k !== 'macs' && k !== 'params' && k !== 'latency') throw invalid('target', `macs, params or latency, got '${k}'`);
   return { target: { kind: k, keep: x } };
 }
 
 export async function runPlan(model: string, flags: PlanFlags, signal?: AbortSignal): Promise<void> {
   const { target, metric } = parseTarget(flags.target, flags.maxLoss);
-  const strategy = (flags.strategy ?? 'sensitivity') as StrategyName;
-  if (!STRATEGIES.includes(strategy)) throw new PruneLensError(`--strategy must be one of ${STRATEGIES.join(', ')}`);
   const choice = channelChoice(flags);
-  if (flags.output && !flags.force && fs.existsSync(flags.output)) throw new PruneLensError(`${flags.output} already exists (pass --force to replace it)`);
-  const scanMetric = metric ?? (flags.metric as MetricName | undefined);
+  const { inputShapes, inputValues, ...scanSettings } = scanOptions(flags);
+  if (flags.output && !flags.force && fs.existsSync(flags.output)) throw new PruneLensError(`${flags.output} already exists`, { code: 'file-exists', option: 'overwrite' });
   const recipe = await withProgress((onProgress) =>
     planModel(model, {
-      strategy,
+      strategy: (flags.strategy ?? 'sensitivity') as StrategyName,
       target,
       scan: flags.scan,
       ...choice,
-      maxRatio: number('--max-ratio', flags.maxRatio),
-      scanOptions: {
-        data: flags.data,
-        labels: flags.labels,
-        preprocess: parsePreprocess(flags.preprocess),
-        samples: number('--samples', flags.samples),
-        metric: scanMetric,
-        criterion: choice.criterion,
-        cacheDir: flags.cache === false ? undefined : defaultCacheDir(),
-      },
+      inputShapes,
+      inputValues,
+      maxRatio: number('maxRatio', flags.maxRatio),
+      scanSettings: { ...scanSettings, metric: metric ?? scanSettings.metric },
       onProgress,
       signal,
     }),
   );
   if (metric && recipe.settings.scan && recipe.settings.scan.metric !== metric) {
-    throw new PruneLensError(`--max-loss ${metric}: the scan measured ${recipe.settings.scan.metric}; scan with --metric ${metric}`);
+    throw invalid('maxLoss', `${metric}: the scan measured ${recipe.settings.scan.metric}; scan with --metric ${metric}`);
   }
-  if (flags.output) writeTextAtomic(flags.output, JSON.stringify(recipe, null, 2) + '\n', { overwrite: flags.force });
+  if (flags.output) writeText(flags.output, JSON.stringify(recipe, null, 2) + '\n', { overwrite: flags.force, input: model });
   emit(recipe, flags.json, (r) => renderPlan(r, flags.output));
 }
 
 function renderPlan(r: Recipe, out?: string): string {
-  const t = r.settings.target;
+  const t = r.settings.target as PlanTarget;
   const rows = r.groups
     .filter((g) => g.keep < g.channels)
     .map((g) => [String(g.id), g.sources[0] + (g.sources.length > 1 ? ` +${g.sources.length - 1}` : ''), `${g.channels} → ${g.keep}`,
@@ -91,7 +75,7 @@ function renderPlan(r: Recipe, out?: string): string {
   ];
   if (r.predicted.latencyRatio !== undefined) lines.push(`  latency (measured) ${pct(r.predicted.latencyRatio, 1)} of the original`);
   if (r.predicted.loss !== undefined) lines.push(`  predicted loss (${r.settings.scan?.metric}, sum of groups alone) ${r.predicted.loss.toFixed(4)}`);
-  for (const w of r.warnings) lines.push(`warning [${w.kind}]: ${w.message}; fix: ${w.fix}`);
+  for (const w of r.warnings) lines.push(`warning [${w.kind}]: ${w.message}; fix: ${describeFix(w.fix, w.options)}`);
   lines.push(out ? `recipe written to ${out}: apply it with prunelens prune MODEL --plan ${out} -o OUT` : 'pass -o RECIPE.json to save the recipe');
   return lines.join('\n');
 }

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
-import type { ProgressEvent, ProgressFn } from '../core/progress.js';
+import type { ProgressFn } from '../core/api.js';
+import type { ProgressEvent } from '../shared/types.js';
 
 /**
  * A stderr progress reporter that stays silent for quick jobs: it shows a bar (or, off a terminal, one line per

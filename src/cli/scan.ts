@@ -2,11 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { parsePreprocess } from '../core/data/preprocess.js';
-import { PruneLensError } from '../core/errors.js';
-import { METRICS, type MetricName } from '../core/sensitivity/metrics.js';
-import { scanModel, type ScanResult } from '../core/sensitivity/scan.js';
-import { writeTextAtomic } from '../core/util/atomic.js';
+import { invalid, PruneLensError, scanModel, type ScanOptions } from '../core/api.js';
+import type { MetricName, ScanResult } from '../shared/types.js';
+import { writeText } from './files.js';
 import { emit, pct, si, table } from './format.js';
 import { channelChoice, number, type ChannelFlags } from './args.js';
 import { withProgress } from './progress.js';
@@ -39,45 +37,43 @@ export function defaultCacheDir(): string {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'prunelens');
 }
 
-export async function runScan(model: string, flags: ScanFlags, signal?: AbortSignal): Promise<void> {
-  const choice = channelChoice(flags);
-  const metric = flags.metric as MetricName | undefined;
-  if (metric && !METRICS.includes(metric)) throw new PruneLensError(`--metric must be one of ${METRICS.join(', ')}`);
-  const mode = (flags.mode ?? 'structured') as 'structured' | 'unstructured';
-  if (mode !== 'structured' && mode !== 'unstructured') throw new PruneLensError('--mode must be structured or unstructured');
+/** The scan flags as engine options (plan passes the same ones on to the scan it runs). */
+export function scanOptions(flags: ScanFlags): ScanOptions & { inputShapes?: string[]; inputValues?: Record<string, number> } {
   const ratios = flags.ratios?.split(',').map((r) => {
     const v = Number(r);
-    if (!(v > 0 && v < 1)) throw new PruneLensError(`--ratios takes fractions in (0, 1), e.g. 0.1,0.3,0.5; got '${r}'`);
+    if (!(v > 0 && v < 1)) throw invalid('ratios', `fractions in (0, 1), e.g. 0.1,0.3,0.5; got '${r}'`);
     return v;
   });
+  return {
+    data: flags.data,
+    labels: flags.labels,
+    preprocess: flags.preprocess,
+    samples: number('samples', flags.samples),
+    ratios,
+    metric: flags.metric as MetricName | undefined,
+    ...channelChoice(flags),
+    mode: flags.mode as ScanOptions['mode'],
+    outputName: flags.outputName,
+    batch: number('batch', flags.batch),
+    maxMemoryMB: number('maxMemoryMB', flags.maxMemory),
+    stack: flags.stack,
+    threads: number('threads', flags.threads),
+    only: flags.only?.split(','),
+    seed: number('seed', flags.seed),
+    cacheDir: flags.cache === false ? undefined : flags.cacheDir ?? defaultCacheDir(),
+  };
+}
+
+export async function runScan(model: string, flags: ScanFlags, signal?: AbortSignal): Promise<void> {
+  const opts = scanOptions(flags);
+  if (flags.output && flags.csv && path.resolve(flags.output) === path.resolve(flags.csv)) throw invalid('output', '-o and --csv name the same file');
   for (const file of [flags.output, flags.csv]) {
-    if (file && !flags.force && fs.existsSync(file)) throw new PruneLensError(`${file} already exists (pass --force to replace it)`);
+    if (file && !flags.force && fs.existsSync(file)) throw new PruneLensError(`${file} already exists`, { code: 'file-exists', option: 'overwrite' });
   }
-  const result = await withProgress((onProgress) =>
-    scanModel(model, {
-      data: flags.data,
-      labels: flags.labels,
-      preprocess: parsePreprocess(flags.preprocess),
-      samples: number('--samples', flags.samples),
-      ratios,
-      metric,
-      ...choice,
-      mode,
-      output: flags.outputName,
-      batch: number('--batch', flags.batch),
-      maxMemoryMB: number('--max-memory', flags.maxMemory),
-      stackSteps: flags.stack,
-      threads: number('--threads', flags.threads),
-      only: flags.only?.split(','),
-      seed: number('--seed', flags.seed),
-      cacheDir: flags.cache === false ? undefined : flags.cacheDir ?? defaultCacheDir(),
-      onProgress,
-      signal,
-    }),
-  );
+  const result = await withProgress((onProgress) => scanModel(model, { ...opts, onProgress, signal }));
   // Results are written only once the whole scan is done: a cancelled scan leaves no partial file.
-  if (flags.output) writeTextAtomic(flags.output, JSON.stringify(result, null, 2) + '\n', { overwrite: flags.force });
-  if (flags.csv) writeTextAtomic(flags.csv, toCsv(result), { overwrite: flags.force });
+  if (flags.output) writeText(flags.output, JSON.stringify(result, null, 2) + '\n', { overwrite: flags.force, input: model });
+  if (flags.csv) writeText(flags.csv, toCsv(result), { overwrite: flags.force, input: model });
   emit(result, flags.json, render);
 }
 

@@ -1,46 +1,270 @@
 /**
- * The engine's public entry points: plain arguments in, plain serialisable results out, with progress and
- * cancellation, so the CLI, a worker thread and the extension call the same functions.
+ * The engine's one front door. `openModel` loads and analyses a model once and returns a session that answers
+ * inspect, groups, estimate, scan, plan, prune and save without loading or analysing it again. Results are plain
+ * data (src/shared/types.ts); every long call takes progress and an AbortSignal. The CLI and the engine process
+ * (`prunelens serve`) use this module only; nothing inside src/core imports it.
  */
+import * as path from 'node:path';
+import type {
+  BenchMeasured, BenchResult, Estimate, EvalResult, GroupInfo, InputShapes, InspectResult, ModelSummary, PlanSettingsInput,
+  PruneResult, Recipe, SaveResult, ScanResult, ScanSettingsInput, SparsityReport,
+} from '../shared/types.js';
+import { analyse, type AnalyseOptions, type Analysis } from './analysis.js';
 import { computeCost } from './cost/cost.js';
-import { analyzeDependencies, describeGroup } from './deps/analyze.js';
-import { throwIfCancelled } from './errors.js';
-import { loadModel } from './formats/index.js';
-import type { Model } from './ir/graph.js';
+import { measureLatency } from './cost/latency.js';
+import { sparsity as zeroFraction } from './cost/sparsity.js';
+import type { SelectOptions } from './criteria/select.js';
+import { classCount } from './criteria/select.js';
+import { loadCalibration } from './data/calibration.js';
+import { parsePreprocess } from './data/preprocess.js';
+import { invalid, PruneLensError } from './errors.js';
+import { evaluateAccuracy } from './eval.js';
+import { PlanCosting } from './plan/costing.js';
+import { checkPlanOptions, plan, planNeedsScan, readScan } from './plan/plan.js';
 import type { TaskOptions } from './progress.js';
-import { buildInspectResult, type InspectResult } from './report/inspect.js';
-import { computeShapes, resolveInputShapes, type ShapeResult } from './shapes/index.js';
+import { checkPruneOptions, prune, saveVariant, type PruneOptions, type SaveOptions, type Variant } from './prune.js';
+import { buildInspectResult } from './report/inspect.js';
+import { checkScanOptions, scan, type ScanOptions } from './sensitivity/scan.js';
+import { sparsifyModel, checkSparsity } from './sparse.js';
+import type { Sparsity } from './surgery/sparsify.js';
 
-export interface AnalyseOptions extends TaskOptions {
-  /** `NAME=1x3x224x224` specs for dynamic inputs. */
-  inputShapes?: string[];
-  shapeMethod?: 'auto' | 'inference' | 'probe';
+export type { AnalyseOptions } from './analysis.js';
+export type { PruneOptions, SaveOptions } from './prune.js';
+export type { ScanOptions } from './sensitivity/scan.js';
+export type { Sparsity } from './surgery/sparsify.js';
+export type { ProgressFn, TaskOptions } from './progress.js';
+export { CancelledError, PruneLensError, errorData, invalid } from './errors.js';
+export { CRITERIA } from './criteria/index.js';
+export { METRICS } from './sensitivity/metrics.js';
+export { STRATEGIES } from './plan/strategies.js';
+export { DEFAULT_RATIOS, checkScanOptions } from './sensitivity/scan.js';
+export { RECIPE_KIND, RECIPE_VERSION, checkPlanOptions, readScan } from './plan/plan.js';
+export { checkPruneOptions, sameFile } from './prune.js';
+export { checkSparsity } from './sparse.js';
+export { parsePreprocess } from './data/preprocess.js';
+export { parseInputShape } from './shapes/inputs.js';
+export { reportPaths } from './report/prune-report.js';
+export { COST_BASIS } from './cost/cost.js';
+export { writeTextAtomic } from './util/atomic.js';
+
+export interface PlanRequest extends PlanSettingsInput, TaskOptions {
+  /** A scan of this model (its result, or the path of a scan JSON); else the session's scan with `scanSettings`. */
+  scan?: ScanResult | string;
 }
 
-export interface Analysed {
-  model: Model;
-  shapes: ShapeResult;
-  assumed: string[];
+/** Variants kept in memory per session until saved (the latest ones). */
+const KEPT_VARIANTS = 4;
+
+export class ModelSession {
+  private readonly scans = new Map<string, ScanResult>();
+  private readonly reshaped = new Map<string, Promise<Analysis>>();
+  private readonly variants = new Map<string, Variant>();
+  private nextVariant = 1;
+  private readonly trackers = new Map<string, PlanCosting>();
+
+  constructor(readonly analysis: Analysis) {}
+
+  get file(): string {
+    return this.analysis.file;
+  }
+
+  summary(): ModelSummary {
+    return this.analysis.summary();
+  }
+
+  inspect(opts: { layers?: boolean; groups?: boolean } = {}): InspectResult {
+    const a = this.analysis;
+    const r = buildInspectResult(a.model, a.shapes, a.cost, a.assumed, a.inputValues);
+    r.warnings = [...r.warnings, ...a.warnings().filter((w) => !r.warnings.includes(w))];
+    if (opts.groups !== false) r.groups = a.infos;
+    if (opts.layers === false) r.layers = [];
+    return r;
+  }
+
+  /** Dependency groups (all, or those asked for). */
+  groups(ids?: number[]): GroupInfo[] {
+    const infos = this.analysis.infos;
+    if (!ids) return infos;
+    return ids.map((id) => {
+      const g = infos[id];
+      if (!g) throw new PruneLensError(`no dependency group ${id} (the model has ${infos.length})`, { code: 'unknown-id' });
+      return g;
+    });
+  }
+
+  /**
+   * Exact params, MACs and file size when groups keep these channels (others keep all), without surgery: what
+   * `prune` with the same `keep` writes. Fast enough to follow a slider.
+   */
+  estimate(keep: Record<string, number>, opts: SelectOptions = {}): Estimate {
+    const a = this.analysis;
+    const key = `${opts.criterion ?? 'l1'}:${opts.reduce ?? 'mean'}:${opts.withinGroup ?? 'per-source'}`;
+    let tracker = this.trackers.get(key);
+    if (!tracker) this.trackers.set(key, (tracker = new PlanCosting(a, opts)));
+    const used = new Map<number, number>();
+    const adjusted: Estimate['adjusted'] = [];
+    for (const [k, asked] of Object.entries(keep ?? {})) {
+      const id = Number(k);
+      const g = Number.isInteger(id) ? a.dep.groups[id] : undefined;
+      if (!g) throw invalid('keep', `no dependency group '${k}'`);
+      if (typeof asked !== 'number' || !Number.isFinite(asked)) throw invalid('keep', `group ${id}: expected a channel count, got ${JSON.stringify(asked)}`);
+      const n = g.units.length;
+      if (!a.infos[id].prunable) {
+        if (asked !== n) adjusted.push({ group: id, asked, used: n, why: `cannot be pruned: ${a.infos[id].reason}` });
+        continue;
+      }
+      const step = classCount(g);
+      const least = Math.ceil(Math.max(1, g.pinned.size) / step) * step;
+      let k2 = Math.min(n, Math.max(least, Math.round(asked)));
+      if (k2 % step) k2 = Math.min(n, Math.ceil(k2 / step) * step);
+      if (k2 !== asked) adjusted.push({ group: id, asked, used: k2, why: k2 % step === 0 && step > 1 && asked % step ? `keeps a multiple of its ${step} blocks` : `keeps ${least}…${n} channels` });
+      used.set(id, k2);
+    }
+    const t = tracker.evaluate(used);
+    const before = { params: a.cost.params, macs: a.cost.macs, computeMacs: a.cost.computeMacs, bytes: a.bytes() };
+    const bytes = before.bytes - (a.estimator.base.weightBytes - t.weightBytes);
+    return {
+      params: t.params, macs: t.macs, computeMacs: t.computeMacs, bytes, before,
+      ratios: { params: t.params / before.params, macs: before.macs ? t.macs / before.macs : 1, bytes: bytes / before.bytes },
+      keep: Object.fromEntries(used), adjusted,
+    };
+  }
+
+  /** A sensitivity scan (remembered for this session, and cached on disk when `cacheDir` is given). */
+  async scan(opts: ScanOptions = {}): Promise<ScanResult> {
+    checkScanOptions(opts);
+    const key = scanKey(opts);
+    const hit = this.scans.get(key);
+    if (hit) return { ...hit, timing: { ...hit.timing, cached: true } };
+    const result = await scan(this.analysis, opts);
+    this.scans.set(key, result);
+    return result;
+  }
+
+  async plan(opts: PlanRequest): Promise<Recipe> {
+    checkPlanOptions(opts);
+    let s = typeof opts.scan === 'string' ? readScan(opts.scan) : opts.scan;
+    if (!s && planNeedsScan(opts)) {
+      opts.onProgress?.({ phase: 'scan', done: 0, total: 1, message: 'sensitivity scan for the plan' });
+      s = await this.scan({ criterion: opts.criterion, reduce: opts.reduce, withinGroup: opts.withinGroup, ...opts.scanSettings, signal: opts.signal, onProgress: opts.onProgress });
+    }
+    const a = s ? await this.at(s.settings.inputShapes, opts) : this.analysis;
+    return plan(a, s, opts);
+  }
+
+  /** Prunes a copy of the model; the variant stays in this session until saved. */
+  async prune(opts: PruneOptions): Promise<PruneResult> {
+    const v = await prune(this.analysis, opts);
+    const variantId = `v${this.nextVariant++}`;
+    this.variants.set(variantId, v);
+    while (this.variants.size > KEPT_VARIANTS) this.variants.delete(this.variants.keys().next().value!);
+    return { variantId, report: v.report, recipe: v.recipe };
+  }
+
+  save(variantId: string, out: string, opts: SaveOptions = {}): SaveResult {
+    const v = this.variants.get(variantId);
+    if (!v) throw new PruneLensError(`no pruned variant '${variantId}' in this session (prune first; only the latest ${KEPT_VARIANTS} are kept)`, { code: 'unknown-id', option: 'variantId' });
+    return saveVariant(v, out, opts);
+  }
+
+  /** The model's analysis for other input shapes (a recipe's or a scan's), made once per session. */
+  private async at(shapes: InputShapes, opts: TaskOptions): Promise<Analysis> {
+    if (JSON.stringify(shapes) === JSON.stringify(this.analysis.shapes.inputs)) return this.analysis;
+    const key = JSON.stringify(shapes);
+    let p = this.reshaped.get(key);
+    if (!p) this.reshaped.set(key, (p = this.analysis.reshaped(shapes, opts)));
+    return p;
+  }
+
+  close(): void {
+    this.scans.clear();
+    this.variants.clear();
+    this.trackers.clear();
+  }
 }
 
-/** Load a model and find the shapes of every value for concrete input shapes. */
-export async function loadAndShape(file: string, opts: AnalyseOptions = {}): Promise<Analysed> {
-  const model = await loadModel(file, opts);
-  throwIfCancelled(opts.signal);
-  const { shapes: inputs, assumed } = resolveInputShapes(model, opts.inputShapes);
-  const shapes = await computeShapes(model, inputs, { ...opts, method: opts.shapeMethod });
-  return { model, shapes, assumed };
+function scanKey(opts: ScanSettingsInput & { maskAt?: string; noPrefixReuse?: boolean }): string {
+  const { ...settings } = opts as Record<string, unknown>;
+  delete settings.signal;
+  delete settings.onProgress;
+  return JSON.stringify(Object.entries(settings).sort(([a], [b]) => a.localeCompare(b)));
 }
+
+/** Loads and analyses a model file: the session every other call works on. */
+export async function openModel(file: string, opts: AnalyseOptions = {}): Promise<ModelSession> {
+  return new ModelSession(await analyse(file, opts));
+}
+
+// -------------------------------------------------------------------------------------------------------------------
+// Path-taking wrappers: one call per CLI command.
 
 export async function inspect(file: string, opts: AnalyseOptions & { groups?: boolean } = {}): Promise<InspectResult> {
-  const { model, shapes, assumed } = await loadAndShape(file, opts);
-  throwIfCancelled(opts.signal);
-  const result = buildInspectResult(model, shapes, computeCost(model, shapes), assumed);
-  if (opts.groups !== false) {
-    const dep = analyzeDependencies(model, shapes);
-    result.groups = dep.groups.map((g) => describeGroup(g, model));
+  return (await openModel(file, opts)).inspect({ groups: opts.groups });
+}
+
+export async function scanModel(file: string, opts: ScanOptions & AnalyseOptions = {}): Promise<ScanResult> {
+  checkScanOptions(opts);
+  return (await openModel(file, opts)).scan(opts);
+}
+
+export async function planModel(file: string, opts: PlanRequest & AnalyseOptions): Promise<Recipe> {
+  checkPlanOptions(opts);
+  // a given scan fixes the input shapes
+  const s = typeof opts.scan === 'string' ? readScan(opts.scan) : opts.scan;
+  const session = await openModel(file, { ...opts, inputShapes: s?.settings.inputShapes ?? opts.inputShapes });
+  return session.plan({ ...opts, scan: s });
+}
+
+/** Prunes and saves: the model, its report and (unless `recipe: false`) its recipe. */
+export async function pruneModel(
+  file: string, out: string, opts: PruneOptions & AnalyseOptions & SaveOptions & { inputShapes?: AnalyseOptions['inputShapes'] },
+): Promise<PruneResult['report']> {
+  checkPruneOptions(opts);
+  const session = await openModel(file, { ...opts, inputShapes: opts.recipe?.settings.inputShapes ?? opts.inputShapes });
+  const r = await session.prune(opts);
+  session.save(r.variantId, out, { overwrite: opts.overwrite, reports: opts.reports, writeRecipe: opts.recipe === undefined && opts.writeRecipe !== false });
+  return r.report;
+}
+
+export async function sparsifyFile(file: string, out: string, s: Sparsity, opts: AnalyseOptions & { overwrite?: boolean } = {}): Promise<SparsityReport> {
+  checkSparsity(s);
+  const session = await openModel(file, opts);
+  return sparsifyModel(session.analysis.model, out, s, opts);
+}
+
+export async function evaluateFile(
+  file: string,
+  opts: AnalyseOptions & { data: string; labels?: string; preprocess?: ScanSettingsInput['preprocess']; samples?: number },
+): Promise<EvalResult> {
+  const a = (await openModel(file, opts)).analysis;
+  const preprocess = typeof opts.preprocess === 'string' ? parsePreprocess(opts.preprocess) : opts.preprocess;
+  const set = await loadCalibration(a.model, a.shapes.inputs, { data: opts.data, labels: opts.labels, preprocess, samples: opts.samples ?? Infinity });
+  if (!set.labels) throw new PruneLensError(`${path.basename(opts.data)} has no labels: accuracy needs labelled data`, { option: 'labels' });
+  const r = await evaluateAccuracy(a.model, set);
+  return { model: a.model.path, data: set.description, samples: r.samples, top1: r.top1, top5: r.top5 };
+}
+
+export async function benchFile(
+  file: string,
+  opts: AnalyseOptions & { compare?: string; runs?: number; warmup?: number; threads?: number },
+): Promise<BenchResult> {
+  const measure = async (f: string): Promise<BenchMeasured> => {
+    const a = (await openModel(f, opts)).analysis;
+    const cost = computeCost(a.model, a.shapes);
+    const latency = await measureLatency(a.model, a.model, a.shapes.inputs, { runs: opts.runs, warmup: opts.warmup, threads: opts.threads, values: a.givenValues });
+    return { path: path.resolve(f), params: cost.params, macs: cost.macs, zeroWeights: zeroFraction(a.model), latency };
+  };
+  const a = await measure(file);
+  const result: BenchResult = { model: a, notes: [] };
+  if (opts.compare) {
+    const b = await measure(opts.compare);
+    result.compare = { ...b, speedup: a.latency.medianMs / b.latency.medianMs, macRatio: a.macs / b.macs, paramsRatio: a.params / b.params };
+    if (b.zeroWeights > a.zeroWeights + 0.05) {
+      result.notes.push(
+        `${(100 * b.zeroWeights).toFixed(1)}% of ${path.basename(b.path)}'s weights are zeros (unstructured or N:M sparsity): ONNX Runtime's dense ` +
+          'CPU kernels multiply them anyway, so expect no speedup from them; only removed channels make a model faster.',
+      );
+    }
   }
   return result;
 }
-
-export type { InspectResult } from './report/inspect.js';

@@ -1,157 +1,173 @@
-/** Orchestrates structured pruning: dependency groups → channel choice → surgery → verification → file. */
+/**
+ * Structured pruning of a loaded model: channel choice → surgery on a copy → verification against the masked original
+ * → a variant held in memory, with its report and the recipe that reproduces it. `saveVariant` writes it.
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadAndShape, type AnalyseOptions } from './api.js';
-import { computeCost } from './cost/cost.js';
-import type { CriterionName, Reduction } from './criteria/index.js';
-import { analyzeDependencies, describeGroup, type DepGraph } from './deps/analyze.js';
-import { PruneLensError, throwIfCancelled } from './errors.js';
-import { decodeOnnx } from './formats/onnx/load.js';
+import type { CriterionName, PruneReport, PruneSettingsInput, Recipe, SaveResult } from '../shared/types.js';
+import type { Analysis } from './analysis.js';
+import { computeCost, COST_BASIS } from './cost/cost.js';
+import { measureLatency } from './cost/latency.js';
+import { CRITERIA } from './criteria/index.js';
+import { classCount, keepCount, type SelectOptions } from './criteria/select.js';
+import { loadCalibration, sliceFeeds, type CalibrationSet } from './data/calibration.js';
+import { parsePreprocess } from './data/preprocess.js';
+import type { DepGraph } from './deps/analyze.js';
+import { invalid, PruneLensError, throwIfCancelled } from './errors.js';
+import { evaluateAccuracy } from './eval.js';
+import { cloneModel } from './formats/index.js';
 import { encodeOnnx, saveOnnx } from './formats/onnx/save.js';
 import type { Model } from './ir/graph.js';
-import { computeShapes } from './shapes/index.js';
-import { loadIdxSet, preprocessFromModel, type LabelledSet } from './data/labelled.js';
-import { sampleFeeds } from './runtime/feeds.js';
+import { RECIPE_KIND, RECIPE_VERSION } from './plan/plan.js';
+import type { TaskOptions } from './progress.js';
+import { writePruneReports, reportPaths } from './report/prune-report.js';
+import { computeShapes, runtimeInputs } from './shapes/index.js';
 import { applyPruning, type Selection } from './surgery/apply.js';
-import { selectByRatio, type SelectOptions } from './surgery/select.js';
 import { applyMask } from './surgery/twin.js';
-import { verifyAgainstTwin, type RealInputs, type Verification } from './surgery/verify.js';
-import { measureLatency } from './cost/latency.js';
-import { evaluateAccuracy } from './eval.js';
-import type { Recipe } from './plan/plan.js';
-import { writePruneReports } from './report/prune-report.js';
-import { fileSha256 } from './util/hash.js';
+import { verifyAgainstTwin, type RealInputs } from './surgery/verify.js';
+import { writeTextAtomic } from './util/atomic.js';
 
-/** A plan maps group ids or member layer names to a ratio or to explicit channel indices. */
-export type PlanEntries = Record<string, number | number[]>;
+export type { PlanEntries, PruneReport } from '../shared/types.js';
 
-export interface PruneOptions extends AnalyseOptions, SelectOptions {
-  ratio?: number;
-  plan?: PlanEntries;
-  overwrite?: boolean;
-  /** Labelled IDX samples to verify on besides the random inputs (the first `samples`, 8 by default). */
-  data?: { images: string; labels: string; samples?: number };
-  /** A recipe from `prunelens plan`: its exact channels are applied; it must be for this model unless ignoreHash. */
-  recipe?: Recipe;
-  ignoreHash?: boolean;
-  /** Measure ONNX Runtime latency of the original and the pruned model (runs each). */
-  latencyRuns?: number;
-  /** Write `<out>.report.json` and `<out>.report.md` beside the pruned model. */
-  reports?: boolean;
+export interface PruneOptions extends PruneSettingsInput, SelectOptions, TaskOptions {}
+
+/** A pruned model in memory, with its serialised bytes, report and recipe. */
+export interface Variant {
+  model: Model;
+  bytes: Uint8Array;
+  report: PruneReport;
+  recipe: Recipe;
 }
 
 /** A selection with the criterion that chose it (bn falls back to l1 where a group has no BatchNormalization). */
 type Chosen = Selection & { scoredBy?: CriterionName };
 
-export interface PruneReport {
-  input: string;
-  output: string;
-  criterion: CriterionName;
-  reduce: Reduction;
-  inputShapes: Record<string, number[]>;
-  before: { params: number; macs: number; bytes: number };
-  after: { params: number; macs: number; bytes: number };
-  groups: { id: number; channels: number; kept: number; removed: number[]; sources: string[]; scoredBy?: CriterionName }[];
-  /** With criterion bn: the pruned groups without a BatchNormalization member, scored by l1 instead. */
-  bnFallback?: number[];
-  layers: { name: string; op: string; outChannelsBefore?: number; outChannelsAfter?: number; paramsBefore: number; paramsAfter: number }[];
-  verification: Verification;
-  /** Measured ONNX Runtime latency, original vs pruned (same threads, warm-up, median of the runs). */
-  latency?: { beforeMs: number; afterMs: number; speedup: number; runs: number; threads: number };
-  /** Accuracy on the labelled data given with --data (all its samples), before and after. */
-  accuracy?: { samples: number; before: number; after: number; top5Before: number; top5After: number };
-  /** The plan this model was made from: strategy, target, predictions and warnings. */
-  recipe?: Pick<Recipe, 'settings' | 'predicted' | 'warnings'> & { groups: { id: number; predictedLoss?: number }[] };
-  reports?: { json: string; markdown: string };
+/** Checks prune options that do not need the model (front ends call it before any work). */
+export function checkPruneOptions(opts: PruneOptions): void {
+  const given = (['ratio', 'plan', 'keep', 'recipe'] as const).filter((k) => opts[k] !== undefined);
+  if (given.length === 0) throw invalid('ratio', 'say what to prune: a ratio, a plan, kept channels per group or a recipe');
+  if (given.length > 1) throw invalid(given[1], `give one of ratio, plan, keep or recipe, not ${given.join(' and ')}`);
+  if (opts.ratio !== undefined && !(opts.ratio >= 0 && opts.ratio < 1)) throw invalid('ratio', `must be in [0, 1), got ${opts.ratio}`);
+  if (opts.criterion !== undefined && !CRITERIA.includes(opts.criterion)) throw invalid('criterion', `one of ${CRITERIA.join(', ')}, got '${opts.criterion}'`);
+  if (opts.reduce !== undefined && !['mean', 'sum', 'max'].includes(opts.reduce)) throw invalid('reduce', `mean, sum or max, got '${opts.reduce}'`);
+  if (opts.withinGroup !== undefined && opts.withinGroup !== 'per-source' && opts.withinGroup !== 'global') throw invalid('withinGroup', `per-source or global, got '${opts.withinGroup}'`);
+  for (const k of ['roundTo', 'minChannels', 'samples', 'latencyRuns'] as const) {
+    const v = opts[k];
+    if (v !== undefined && !(Number.isInteger(v) && v >= (k === 'latencyRuns' ? 0 : 1))) throw invalid(k, `expects a whole number${k === 'latencyRuns' ? '' : ' ≥ 1'}, got ${v}`);
+  }
+  if (opts.labels && !opts.data) throw invalid('labels', 'labels need data to go with them');
 }
 
-/** Resolve plan keys (group ids, or names of layers in a group) to selections. */
-export function selectionsFor(model: Model, dep: DepGraph, opts: PruneOptions): Chosen[] {
-  const sel: Chosen[] = [];
-  const infos = dep.groups.map((g) => describeGroup(g, model));
+/** Resolves what to remove: plan keys (group ids or layer names), kept counts, or one ratio for every group. */
+export function selectionsFor(a: Analysis, opts: PruneOptions): Chosen[] {
+  const { dep, infos, model } = a;
   const byKey = (key: string) => {
-    if (/^\d+$/.test(key)) return dep.groups[Number(key)];
+    if (/^\d+$/.test(key)) return dep.groups[Number(key)] ? Number(key) : undefined;
     const i = infos.findIndex((g) => g.sources.includes(key) || g.members.some((m) => m.node === key || m.tensor === key));
-    return i >= 0 ? dep.groups[i] : undefined;
+    return i >= 0 ? i : undefined;
   };
-  if (opts.plan) {
-    for (const [key, v] of Object.entries(opts.plan)) {
-      const g = byKey(key);
-      if (!g) throw new PruneLensError(`plan: no dependency group '${key}' (use a group id or a layer name from inspect --json)`);
-      const info = infos[g.id];
-      if (!info.prunable) throw new PruneLensError(`plan: group ${g.id} (${key}) cannot be pruned: ${info.reason}`);
-      if (Array.isArray(v)) {
+  const entries = opts.plan ?? opts.keep;
+  if (entries) {
+    const option = opts.plan ? 'plan' : 'keep';
+    const seen = new Map<number, string>();
+    const sel: Chosen[] = [];
+    for (const [key, v] of Object.entries(entries)) {
+      const id = byKey(key);
+      if (id === undefined) throw invalid(option, `no dependency group '${key}' (use a group id or a layer name from inspect)`);
+      const info = infos[id];
+      if (seen.has(id)) throw invalid(option, `group ${id} is named twice ('${seen.get(id)}' and '${key}')`);
+      seen.set(id, key);
+      const g = dep.groups[id];
+      if (!info.prunable || !g) throw new PruneLensError(`group ${id} (${key}) cannot be pruned: ${info.reason}`, { code: 'unsupported', option });
+      if (opts.keep) {
+        if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= g.units.length)) throw invalid('keep', `group ${id} keeps 1…${g.units.length} channels, got ${JSON.stringify(v)}`);
+        const { used } = a.scores(g, opts);
+        sel.push({ group: id, remove: a.choose(g, v, opts), scoredBy: used });
+      } else if (Array.isArray(v)) {
         const bad = v.find((u) => !Number.isInteger(u) || u < 0 || u >= g.units.length || g.pinned.has(u));
-        if (bad !== undefined) throw new PruneLensError(`plan: group ${g.id} has no removable channel ${bad}`);
-        if (new Set(v).size >= g.units.length) throw new PruneLensError(`plan: group ${g.id} would lose all its channels`);
-        sel.push({ group: g.id, remove: [...new Set(v)].sort((a, b) => a - b) });
+        if (bad !== undefined) throw invalid('plan', `group ${id} has no removable channel ${bad}`);
+        if (new Set(v).size >= g.units.length) throw invalid('plan', `group ${id} would lose all its channels`);
+        sel.push({ group: id, remove: [...new Set(v)].sort((x, y) => x - y) });
       } else {
-        if (!(v >= 0 && v < 1)) throw new PruneLensError(`plan: ratio for '${key}' must be in [0, 1), got ${v}`);
-        const { remove, used } = selectByRatio(model.graph, g, v, opts);
-        sel.push({ group: g.id, remove, scoredBy: used });
+        if (!(typeof v === 'number' && v >= 0 && v < 1)) throw invalid('plan', `the ratio for '${key}' must be in [0, 1), got ${JSON.stringify(v)}`);
+        sel.push(byRatio(a, id, v, opts));
       }
     }
-    return sel;
+    return sel.filter((s) => s.remove.length);
   }
-  const ratio = opts.ratio ?? 0;
-  for (const g of dep.groups) {
-    if (!infos[g.id].prunable) continue;
-    const { remove, used } = selectByRatio(model.graph, g, ratio, opts);
-    if (remove.length) sel.push({ group: g.id, remove, scoredBy: used });
+  const prunable = dep.groups.filter((g) => infos[g.id].prunable);
+  if (!prunable.length) {
+    const why = infos.find((g) => g.reason)?.reason ?? 'it has no dependency groups';
+    throw new PruneLensError(`nothing to prune in ${path.basename(model.path)}: no group of channels can be pruned (e.g. ${why})`, { code: 'unsupported' });
   }
-  return sel;
+  return prunable.map((g) => byRatio(a, g.id, opts.ratio ?? 0, opts)).filter((s) => s.remove.length);
 }
 
-export async function pruneModel(file: string, out: string, opts: PruneOptions): Promise<PruneReport> {
-  if (opts.recipe) opts = { ...opts, ...fromRecipe(file, opts.recipe, opts.ignoreHash) };
-  if (opts.ratio === undefined && !opts.plan) throw new PruneLensError('give --ratio R or --plan PLAN.json');
-  if (opts.ratio !== undefined && !(opts.ratio >= 0 && opts.ratio < 1)) throw new PruneLensError(`--ratio must be in [0, 1), got ${opts.ratio}`);
-  if (path.resolve(out) === path.resolve(file)) throw new PruneLensError('the output must not be the input file (the original is never modified)');
-  if (!opts.overwrite && fs.existsSync(out)) throw new PruneLensError(`${out} already exists (pass --force to replace it)`);
-  const { model, shapes } = await loadAndShape(file, opts);
-  const labelled = opts.data ? loadIdxSet(opts.data.images, opts.data.labels, preprocessFromModel(model)) : undefined;
-  const real = opts.data && labelled ? realInputs(model, shapes.inputs, opts.data, labelled) : undefined;
+function byRatio(a: Analysis, id: number, ratio: number, opts: SelectOptions): Chosen {
+  const g = a.dep.groups[id];
+  if (ratio <= 0) return { group: id, remove: [] };
+  const keep = keepCount(g.units.length, g.pinned.size, ratio, opts, classCount(g));
+  return { group: id, remove: a.choose(g, keep, opts), scoredBy: a.scores(g, opts).used };
+}
+
+export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Variant> {
+  checkPruneOptions(opts);
+  let a = analysed;
+  if (opts.recipe) {
+    const r = opts.recipe;
+    checkRecipe(a, r, opts.ignoreHash);
+    // a recipe is for the input shapes it was planned at
+    if (JSON.stringify(r.settings.inputShapes) !== JSON.stringify(a.shapes.inputs)) a = await a.reshaped(r.settings.inputShapes, opts);
+    checkRecipeGroups(r, a.dep);
+    opts = {
+      ...opts, recipe: r,
+      plan: Object.fromEntries(r.groups.filter((g) => g.remove.length).map((g) => [String(g.id), g.remove])),
+      criterion: r.settings.criterion, reduce: r.settings.reduce as SelectOptions['reduce'], withinGroup: r.settings.withinGroup,
+    };
+  }
+  const { model, shapes, dep } = a;
+  const set = opts.data ? await loadData(a, opts) : undefined;
+  const real = set ? realInputs(a, set, opts.samples ?? 8) : undefined;
   throwIfCancelled(opts.signal);
-  opts.onProgress?.({ phase: 'analyse', done: 0, total: 1 });
-  const dep = analyzeDependencies(model, shapes);
-  if (opts.recipe) checkRecipeGroups(opts.recipe, dep);
-  const selections = selectionsFor(model, dep, opts);
-  const before = computeCost(model, shapes);
-  // The masked twin is an independent copy of the original, taken before surgery.
-  const twin = decodeOnnx(encodeOnnx(model), file);
+  opts.onProgress?.({ phase: 'prune', done: 0, total: 1, message: 'choosing channels' });
+  const selections = selectionsFor(a, opts);
+  // the masked twin and the pruned model are independent copies: the session's model stays as loaded
+  const twin = cloneModel(model);
   applyMask(twin, dep, selections);
-  applyPruning(model, dep, selections);
+  const pruned = cloneModel(model);
+  applyPruning(pruned, dep, selections);
   throwIfCancelled(opts.signal);
-  const prunedShapes = await computeShapes(model, shapes.inputs);
-  const after = computeCost(model, prunedShapes);
-  opts.onProgress?.({ phase: 'verify', done: 0, total: 1 });
-  const verification = await verifyAgainstTwin(model, twin, shapes.inputs, { real });
+  const after = computeCost(pruned, await computeShapes(pruned, shapes.inputs, { inputValues: a.givenValues }));
+  const bytes = encodeOnnx(pruned);
+  opts.onProgress?.({ phase: 'verify', done: 0, total: 1, message: 'comparing with the masked original' });
+  const verification = await verifyAgainstTwin(bytes, twin, shapes.inputs, { real, values: a.givenValues });
   if (!verification.passed) {
-    const culprit = await findBrokenGroup(file, opts, selections, real);
+    const culprit = await findBrokenGroup(a, selections, real);
+    const o = verification.outputs.find((x) => x.absError > x.tolerance)!;
     throw new PruneLensError(
-      `verification failed (relative error ${verification.maxRelError.toExponential(2)} > ${verification.tolerance})` +
-        (culprit !== undefined ? `: group ${culprit} breaks the model` : '') + '; nothing was written',
+      `verification failed: output '${o.name}' differs from the masked original by ${o.absError.toExponential(2)} ` +
+        `(tolerance ${o.tolerance.toExponential(2)})${culprit !== undefined ? `; group ${culprit} (${dep.groups[culprit].sources[0] ?? ''}) breaks the model` : ''}; nothing was written`,
+      { code: 'verification-failed' },
     );
   }
   throwIfCancelled(opts.signal);
-  const saved = saveOnnx(model, out, { overwrite: opts.overwrite });
-  const bytesBefore = fs.statSync(file).size;
   const layersAfter = new Map(after.layers.map((l) => [l.name, l]));
+  const criterion = opts.criterion ?? 'l1';
   const report: PruneReport = {
-    input: path.resolve(file),
-    output: path.resolve(out),
-    criterion: opts.criterion ?? 'l1',
+    input: model.path,
+    criterion,
     reduce: opts.reduce ?? 'mean',
+    withinGroup: opts.withinGroup ?? 'per-source',
     inputShapes: shapes.inputs,
-    before: { params: before.params, macs: before.macs, bytes: bytesBefore },
-    after: { params: after.params, macs: after.macs, bytes: saved.bytes + (saved.dataBytes ?? 0) },
+    basis: COST_BASIS,
+    before: { params: a.cost.params, macs: a.cost.macs, bytes: a.bytes() },
+    after: { params: after.params, macs: after.macs, bytes: bytes.length + externalBytes(pruned) },
     groups: selections.map((s) => {
       const g = dep.groups[s.group];
-      const kept = g.units.length - s.remove.length;
-      return { id: g.id, channels: g.units.length, kept, removed: s.remove, sources: g.sources, scoredBy: s.scoredBy };
+      return { id: g.id, channels: g.units.length, kept: g.units.length - s.remove.length, removed: s.remove, sources: g.sources, scoredBy: s.scoredBy };
     }),
-    bnFallback: opts.criterion === 'bn' ? selections.filter((s) => s.scoredBy === 'l1').map((s) => s.group) : undefined,
-    layers: before.layers
+    bnFallback: criterion === 'bn' ? selections.filter((s) => s.scoredBy === 'l1').map((s) => s.group) : undefined,
+    layers: a.cost.layers
       .filter((l) => l.kind === 'compute' || l.outChannels !== undefined)
       .map((l) => ({
         name: l.name,
@@ -164,77 +180,149 @@ export async function pruneModel(file: string, out: string, opts: PruneOptions):
     verification,
   };
   if (opts.latencyRuns) {
-    opts.onProgress?.({ phase: 'latency', done: 0, total: 1 });
-    // the model only supplies the input types for the synthetic feeds: the pruned one has the original's inputs
-    const a = await measureLatency(file, model, shapes.inputs, { runs: opts.latencyRuns });
-    const b = await measureLatency(out, model, shapes.inputs, { runs: opts.latencyRuns });
-    report.latency = { beforeMs: a.medianMs, afterMs: b.medianMs, speedup: a.medianMs / b.medianMs, runs: a.runs, threads: a.threads };
+    opts.onProgress?.({ phase: 'latency', done: 0, total: 1, message: 'timing both models' });
+    // the original's inputs describe the pruned model's too
+    const m = { runs: opts.latencyRuns, threads: opts.threads, values: a.givenValues };
+    const before = await measureLatency(model, model, shapes.inputs, m);
+    const afterMs = await measureLatency(bytes, model, shapes.inputs, m);
+    report.latency = { beforeMs: before.medianMs, afterMs: afterMs.medianMs, speedup: before.medianMs / afterMs.medianMs, runs: before.runs, threads: before.threads };
   }
-  if (labelled) {
-    const [a, b] = [await evaluateAccuracy(file, labelled), await evaluateAccuracy(out, labelled)];
-    report.accuracy = { samples: a.samples, before: a.top1, after: b.top1, top5Before: a.top5, top5After: b.top5 };
+  if (set?.labels) {
+    opts.onProgress?.({ phase: 'accuracy', done: 0, total: 1, message: `accuracy on ${set.count} samples` });
+    const externalDataDir = path.dirname(model.path);
+    const [x, y] = [await evaluateAccuracy(model, set), await evaluateAccuracy(bytes, set, { externalDataDir })];
+    report.accuracy = { samples: x.samples, before: x.top1, after: y.top1, top5Before: x.top5, top5After: y.top5, data: set.description };
   }
   if (opts.recipe) {
     const { settings, predicted, warnings, groups } = opts.recipe;
     report.recipe = { settings, predicted, warnings, groups: groups.map((g) => ({ id: g.id, predictedLoss: g.predictedLoss })) };
   }
-  if (opts.reports) report.reports = writePruneReports(report, out);
-  return report;
+  return { model: pruned, bytes, report, recipe: opts.recipe ?? manualRecipe(a, selections, opts, report) };
 }
 
-/** Even with --force, a recipe only applies to a model whose groups are the same (channels and source layers). */
+/** The recipe of a prune that was not planned: its exact channels, so it can be replayed. */
+function manualRecipe(a: Analysis, selections: Chosen[], opts: PruneOptions, report: PruneReport): Recipe {
+  const chosen = new Map(selections.map((s) => [s.group, s.remove]));
+  return {
+    kind: RECIPE_KIND,
+    version: RECIPE_VERSION,
+    model: { path: a.model.path, sha256: a.sha256(), params: a.cost.params, macs: a.cost.macs },
+    settings: {
+      strategy: 'manual', criterion: report.criterion, reduce: report.reduce, withinGroup: report.withinGroup,
+      minChannels: opts.minChannels, roundTo: opts.roundTo, inputShapes: a.shapes.inputs,
+    },
+    groups: a.dep.groups.filter((g) => a.infos[g.id].prunable).map((g) => {
+      const remove = chosen.get(g.id) ?? [];
+      return { id: g.id, sources: g.sources, channels: g.units.length, keep: g.units.length - remove.length, ratio: remove.length / g.units.length, remove };
+    }),
+    predicted: {
+      params: report.after.params, macs: report.after.macs,
+      paramsRatio: report.after.params / report.before.params, macsRatio: report.after.macs / report.before.macs,
+    },
+    warnings: [],
+  };
+}
+
+/** Bytes of tensors the saved model keeps in external data. */
+function externalBytes(model: Model): number {
+  let n = 0;
+  for (const g of model.graph.allGraphs()) {
+    for (const t of g.initializers.values()) if ((t.origin as { dataLocation?: number } | undefined)?.dataLocation === 1) n += t.byteLength;
+  }
+  return n;
+}
+
+async function loadData(a: Analysis, opts: PruneOptions): Promise<CalibrationSet> {
+  const preprocess = typeof opts.preprocess === 'string' ? parsePreprocess(opts.preprocess) : opts.preprocess;
+  // every sample counts for accuracy; verification takes the first few
+  return loadCalibration(a.model, a.shapes.inputs, { data: opts.data, labels: opts.labels, preprocess, samples: Infinity, seed: opts.seed });
+}
+
+/** The first `count` samples as feeds: one run, or runs of the model's fixed batch when its input declares one. */
+function realInputs(a: Analysis, set: CalibrationSet, count: number): RealInputs {
+  const declared = runtimeInputs(a.model)[0]?.shape?.[0];
+  const n = Math.min(count, set.count);
+  const per = typeof declared === 'number' && declared > 0 ? Math.min(declared, set.count) : n;
+  const feeds = Array.from({ length: Math.max(1, Math.floor(n / per)) }, (_, i) => sliceFeeds(set, i * per, per));
+  const samples = feeds.length * per;
+  return { feeds, description: `${samples} of ${set.description}`, samples };
+}
+
+/** A recipe must be for this model (its SHA-256, weights included) unless the user says otherwise. */
+function checkRecipe(a: Analysis, recipe: Recipe, ignoreHash?: boolean): void {
+  const sha = a.sha256();
+  if (sha !== recipe.model.sha256 && !ignoreHash) {
+    throw new PruneLensError(
+      `the recipe was made for another model (${path.basename(recipe.model.path)}, sha256 ${recipe.model.sha256.slice(0, 12)}…; ` +
+        `this one is ${sha.slice(0, 12)}…)`,
+      { code: 'bad-input', option: 'ignoreHash' },
+    );
+  }
+}
+
+/** Even a recipe applied to another model only fits one whose groups are the same (channels and source layers). */
 function checkRecipeGroups(recipe: Recipe, dep: DepGraph): void {
   for (const r of recipe.groups) {
     const g = dep.groups[r.id];
     const same = g && g.units.length === r.channels && g.sources.length === r.sources.length && g.sources.every((x, i) => x === r.sources[i]);
     if (!same) {
       throw new PruneLensError(
-        `the recipe does not fit this model: its group ${r.id} (${r.sources[0] ?? '?'}, ${r.channels} channels) is ` +
-          (g ? `group ${g.id} (${g.sources[0] ?? '?'}, ${g.units.length} channels) here` : 'missing here'),
+        `the recipe does not fit this model: its group ${r.id} is ${r.sources[0] ?? '?'} with ${r.channels} channels, ` +
+          (g ? `but here group ${g.id} is ${g.sources[0] ?? '?'} with ${g.units.length} channels` : 'and this model has no such group'),
+        { code: 'bad-input', option: 'recipe' },
       );
     }
   }
 }
 
-/** The plan entries of a recipe (its exact channel lists) and its input shapes, once the model is checked. */
-function fromRecipe(file: string, recipe: Recipe, ignoreHash?: boolean): Partial<PruneOptions> {
-  const sha = fileSha256(file);
-  if (sha !== recipe.model.sha256 && !ignoreHash) {
-    throw new PruneLensError(
-      `the recipe was made for another model (${path.basename(recipe.model.path)}, sha256 ${recipe.model.sha256.slice(0, 12)}…; ` +
-        `this file is ${sha.slice(0, 12)}…): pass --force to apply it anyway`,
-    );
-  }
-  return {
-    plan: Object.fromEntries(recipe.groups.filter((g) => g.remove.length).map((g) => [String(g.id), g.remove])),
-    ratio: undefined,
-    criterion: recipe.settings.criterion,
-    reduce: recipe.settings.reduce as Reduction,
-    inputShapes: Object.entries(recipe.settings.inputShapes).map(([k, v]) => `${k}=${v.join('x')}`),
-  };
-}
-
-/** The first samples of a labelled set as feeds (preprocessed as the model's metadata says). */
-function realInputs(model: Model, shapes: Record<string, number[]>, data: NonNullable<PruneOptions['data']>, set: LabelledSet): RealInputs {
-  const feeds = sampleFeeds(model, shapes, set, data.samples ?? 8);
-  const samples = feeds.reduce((n, f) => n + Object.values(f)[0].dims[0], 0);
-  return { feeds, source: { images: path.resolve(data.images), labels: path.resolve(data.labels), samples } };
-}
-
-/** On a verification failure, prune each group alone to name the one that breaks. */
-async function findBrokenGroup(file: string, opts: PruneOptions, selections: Selection[], real?: RealInputs): Promise<number | undefined> {
+/** On a verification failure, prune each group alone (on copies of the loaded model) to name the one that breaks. */
+async function findBrokenGroup(a: Analysis, selections: Selection[], real?: RealInputs): Promise<number | undefined> {
   for (const s of selections) {
-    const { model, shapes } = await loadAndShape(file, opts);
-    const dep = analyzeDependencies(model, shapes);
-    const twin = decodeOnnx(encodeOnnx(model), file);
-    applyMask(twin, dep, [s]);
+    const twin = cloneModel(a.model);
+    const pruned = cloneModel(a.model);
     try {
-      applyPruning(model, dep, [s]);
-      const v = await verifyAgainstTwin(model, twin, shapes.inputs, { real });
+      applyMask(twin, a.dep, [s]);
+      applyPruning(pruned, a.dep, [s]);
+      const v = await verifyAgainstTwin(pruned, twin, a.shapes.inputs, { real, values: a.givenValues });
       if (!v.passed) return s.group;
     } catch {
       return s.group;
     }
   }
   return undefined;
+}
+
+export interface SaveOptions {
+  overwrite?: boolean;
+  /** Write `<name>.report.json` and `<name>.report.md` (default true). */
+  reports?: boolean;
+  /** Write `<name>.recipe.json` (default true). */
+  writeRecipe?: boolean;
+}
+
+/** Writes a variant: the model (atomically, never over its own original), then its report and recipe. */
+export function saveVariant(v: Variant, out: string, opts: SaveOptions = {}): SaveResult {
+  const input = v.report.input;
+  if (input && fs.existsSync(out) && sameFile(out, input)) throw new PruneLensError(`${out} is the original model, which is never modified`, { code: 'file-exists', option: 'output' });
+  const saved = saveOnnx(v.model, out, { overwrite: opts.overwrite });
+  const result: SaveResult = { path: path.resolve(out), bytes: saved.bytes, ...(saved.dataFile ? { dataFile: saved.dataFile, dataBytes: saved.dataBytes } : {}) };
+  v.report.output = result.path;
+  v.report.after.bytes = saved.bytes + (saved.dataBytes ?? 0);
+  if (opts.reports !== false) result.reports = v.report.reports = writePruneReports(v.report, out);
+  if (opts.writeRecipe !== false) {
+    const file = reportPaths(out).recipe;
+    writeTextAtomic(file, JSON.stringify(v.recipe, null, 2) + '\n', { overwrite: true });
+    result.recipe = file;
+  }
+  return result;
+}
+
+/** Whether two paths are the same file (symlinks and hard links included). */
+export function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [fs.statSync(a), fs.statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return path.resolve(a) === path.resolve(b);
+  }
 }

@@ -14,6 +14,7 @@ import {
   TypeProtoSchema,
   ValueInfoProtoSchema,
   type AttributeProto,
+  type GraphProto,
   type ModelProto,
   type NodeProto,
   type TensorProto,
@@ -21,9 +22,9 @@ import {
 } from 'onnx-buf';
 import { dtypeToOnnx, type DType } from '../../src/core/ir/dtype.js';
 import { encodeElements } from '../../src/core/ir/tensor.js';
-import { gaussian, rng } from '../../src/core/runtime/feeds.js';
+import { gaussian, rng } from '../../src/core/util/random.js';
 
-export type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: TensorProto };
+export type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: TensorProto } | { graph: GraphProto };
 
 export class OnnxBuilder {
   readonly nodes: NodeProto[] = [];
@@ -33,7 +34,8 @@ export class OnnxBuilder {
   private n = 0;
   private readonly normal: () => number;
 
-  constructor(readonly opset = 13, seed = 7) {
+  /** `prefix` keeps the names of a sub-graph's builder apart from the main graph's. */
+  constructor(readonly opset = 13, seed = 7, private readonly prefix = '') {
     this.normal = gaussian(rng(seed));
   }
 
@@ -60,10 +62,10 @@ export class OnnxBuilder {
   /** Adds a node; returns its output names (one by default). */
   node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1, domain = ''): string[] {
     const id = this.n++;
-    const outs = Array.from({ length: outputs }, (_, i) => `${op.toLowerCase()}${id}${outputs > 1 ? `_${i}` : ''}`);
+    const outs = Array.from({ length: outputs }, (_, i) => `${this.prefix}${op.toLowerCase()}${id}${outputs > 1 ? `_${i}` : ''}`);
     this.nodes.push(
       create(NodeProtoSchema, {
-        name: `${op}_${id}`,
+        name: `${this.prefix}${op}_${id}`,
         opType: op,
         domain,
         input: inputs,
@@ -83,27 +85,32 @@ export class OnnxBuilder {
   conv(x: string, cin: number, cout: number, k = 3, opts: { stride?: number; group?: number; bias?: boolean; pad?: number } = {}): string {
     const g = opts.group ?? 1;
     const id = this.n;
-    const w = this.init(`conv${id}.w`, [cout, cin / g, k, k], undefined, 'float32', Math.sqrt(2 / ((cin / g) * k * k)));
+    const w = this.init(`${this.prefix}conv${id}.w`, [cout, cin / g, k, k], undefined, 'float32', Math.sqrt(2 / ((cin / g) * k * k)));
     const ins = [x, w];
-    if (opts.bias ?? true) ins.push(this.init(`conv${id}.b`, [cout], undefined, 'float32', 0.1));
+    if (opts.bias ?? true) ins.push(this.init(`${this.prefix}conv${id}.b`, [cout], undefined, 'float32', 0.1));
     const p = opts.pad ?? Math.floor(k / 2);
     return this.op('Conv', ins, { kernel_shape: [k, k], pads: [p, p, p, p], strides: [opts.stride ?? 1, opts.stride ?? 1], group: g });
   }
 
   bn(x: string, c: number): string {
     const id = this.n;
-    const gamma = this.init(`bn${id}.g`, [c], Float32Array.from({ length: c }, () => 1 + 0.2 * this.normal()));
-    const beta = this.init(`bn${id}.b`, [c], undefined, 'float32', 0.1);
-    const mean = this.init(`bn${id}.m`, [c], undefined, 'float32', 0.1);
-    const v = this.init(`bn${id}.v`, [c], Float32Array.from({ length: c }, () => 0.5 + Math.abs(this.normal())));
+    const gamma = this.init(`${this.prefix}bn${id}.g`, [c], Float32Array.from({ length: c }, () => 1 + 0.2 * this.normal()));
+    const beta = this.init(`${this.prefix}bn${id}.b`, [c], undefined, 'float32', 0.1);
+    const mean = this.init(`${this.prefix}bn${id}.m`, [c], undefined, 'float32', 0.1);
+    const v = this.init(`${this.prefix}bn${id}.v`, [c], Float32Array.from({ length: c }, () => 0.5 + Math.abs(this.normal())));
     return this.op('BatchNormalization', [x, gamma, beta, mean, v], { epsilon: { float: 1e-5 } });
   }
 
   gemm(x: string, k: number, n: number): string {
     const id = this.n;
-    const w = this.init(`fc${id}.w`, [n, k], undefined, 'float32', Math.sqrt(1 / k));
-    const b = this.init(`fc${id}.b`, [n], undefined, 'float32', 0.1);
+    const w = this.init(`${this.prefix}fc${id}.w`, [n, k], undefined, 'float32', Math.sqrt(1 / k));
+    const b = this.init(`${this.prefix}fc${id}.b`, [n], undefined, 'float32', 0.1);
     return this.op('Gemm', [x, w, b], { transB: 1 });
+  }
+
+  /** This builder's nodes as a graph (also a sub-graph: an If branch reads outer values by name). */
+  graph(name = 'g'): GraphProto {
+    return create(GraphProtoSchema, { name, node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs });
   }
 
   proto(irVersion = 8): ModelProto {
@@ -111,13 +118,7 @@ export class OnnxBuilder {
       irVersion: BigInt(irVersion),
       producerName: 'prunelens-tests',
       opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(this.opset) })],
-      graph: create(GraphProtoSchema, {
-        name: 'g',
-        node: this.nodes,
-        initializer: this.inits,
-        input: this.inputs,
-        output: this.outputs,
-      }),
+      graph: this.graph(),
     });
   }
 
@@ -168,5 +169,6 @@ function attr(name: string, v: AttrValue): AttributeProto {
   if (Array.isArray(v)) return create(AttributeProtoSchema, { name, type: AT.INTS, ints: v.map((x) => BigInt(x)) });
   if ('float' in v) return create(AttributeProtoSchema, { name, type: AT.FLOAT, f: v.float });
   if ('floats' in v) return create(AttributeProtoSchema, { name, type: AT.FLOATS, floats: v.floats });
+  if ('graph' in v) return create(AttributeProtoSchema, { name, type: AT.GRAPH, g: v.graph });
   return create(AttributeProtoSchema, { name, type: AT.TENSOR, t: v.tensor });
 }

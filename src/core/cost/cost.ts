@@ -1,28 +1,25 @@
+import type { CostBasis, LayerInfo } from '../../shared/types.js';
 import { bytesPerElement, isFloat } from '../ir/dtype.js';
 import type { Graph, Model, Node } from '../ir/graph.js';
+import type { Tensor } from '../ir/tensor.js';
 import type { ShapeResult } from '../shapes/types.js';
 
 /**
- * Cost model for one input shape. Conventions (stated in reports):
+ * Cost model for one input shape. Conventions (stated in every result as `COST_BASIS`):
  * - params: float elements of stored constants (initializers or Constant nodes) with more than one element, each
  *   counted once, at its first consumer. BatchNormalization therefore counts 4·C (γ, β, running mean and var).
- * - MACs: multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul (bias adds not counted); cheap ops count
- *   one operation per output element (per window element for pooling, per input element for reductions);
- *   pure data movement (Reshape, Transpose, Concat, Slice, …) counts zero.
+ * - MACs: multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul (bias adds not counted), plus one operation
+ *   per output element of cheap ops (per window element for pooling, per input element for reductions); pure data
+ *   movement (Reshape, Transpose, Concat, Slice, …) counts zero. `computeMacs` is the Conv/Gemm/MatMul part.
  * - activation bytes: bytes of each node's outputs; the peak is the largest total of live values in graph order.
  */
-export interface LayerCost {
-  name: string;
-  op: string;
-  params: number;
-  macs: number;
-  /** 'compute' for Conv/Gemm/MatMul-like ops, 'cheap' for element-wise and pooling, 'data' for data movement. */
-  kind: 'compute' | 'cheap' | 'data';
-  outChannels?: number;
-  inShapes: (number[] | null)[];
-  outShapes: (number[] | null)[];
-  activationBytes: number;
-}
+export const COST_BASIS: CostBasis = {
+  params: 'float elements of stored weights with more than one element, each tensor once (BatchNormalization: 4 per channel)',
+  macs: 'multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul, plus one per output element of element-wise, ' +
+    'normalisation and pooling ops (per window element for pooling); data movement counts zero; for the stated input shapes, batch included',
+};
+
+export type LayerCost = LayerInfo;
 
 export interface CostSummary {
   params: number;
@@ -43,10 +40,10 @@ const DATA_OPS = new Set([
 const POOL_OPS = new Set(['MaxPool', 'AveragePool', 'LpPool']);
 const REDUCE = /^(Reduce|Global|ArgM)/;
 
-const prod = (d: number[]) => d.reduce((a, b) => a * b, 1);
+const prod = (d: readonly number[]) => d.reduce((a, b) => a * b, 1);
 
 /** Inputs that carry configuration, not weights, even when float (scales, ROI, pads, clip bounds). */
-function isConfigInput(node: Node, index: number): boolean {
+export function isConfigInput(node: Node, index: number): boolean {
   if (index === 0) return false;
   return ['Resize', 'Upsample', 'Pad', 'Clip', 'Range', 'ConstantOfShape', 'Reshape', 'Expand', 'Tile', 'Slice',
     'Squeeze', 'Unsqueeze', 'Split', 'TopK', 'ReduceSum', 'ReduceMean'].includes(node.opType);
@@ -55,18 +52,19 @@ function isConfigInput(node: Node, index: number): boolean {
 export function computeCost(model: Model, shapes: ShapeResult): CostSummary {
   const g = model.graph;
   const consts = g.constantTable();
-  const counted = new Set<string>();
+  // by tensor, not by name: a weight routed through Identity has two names
+  const counted = new Set<Tensor>();
   const dims = (v: string) => (v ? shapes.types.get(v)?.dims ?? null : null);
   const layers: LayerCost[] = [];
   let weightBytes = 0;
-  for (const t of consts.values()) weightBytes += t.byteLength;
+  for (const t of new Set(consts.values())) weightBytes += t.byteLength;
   for (const node of g.nodes) {
     if (node.opType === 'Constant' && node.domain === '') continue;
     let params = 0;
     node.inputs.forEach((name, i) => {
       const t = name ? consts.get(name) : undefined;
-      if (!t || counted.has(name) || !isFloat(t.dtype) || t.size <= 1 || isConfigInput(node, i)) return;
-      counted.add(name);
+      if (!t || counted.has(t) || !countsAsParams(t) || isConfigInput(node, i)) return;
+      counted.add(t);
       params += t.size;
     });
     for (const sub of node.subgraphs()) params += subgraphParams(sub);
@@ -89,11 +87,17 @@ export function computeCost(model: Model, shapes: ShapeResult): CostSummary {
 
 function subgraphParams(g: Graph): number {
   let n = 0;
-  for (const sub of g.allGraphs()) for (const t of sub.constantTable().values()) if (isFloat(t.dtype) && t.size > 1) n += t.size;
+  for (const sub of g.allGraphs()) for (const t of new Set(sub.constantTable().values())) if (countsAsParams(t)) n += t.size;
   return n;
 }
 
-function nodeMacs(node: Node, ins: (number[] | null)[], outs: (number[] | null)[]): { macs: number; kind: LayerCost['kind'] } {
+/** Whether a constant counts as parameters: float, more than one element. */
+export function countsAsParams(t: Tensor): boolean {
+  return isFloat(t.dtype) && t.size > 1;
+}
+
+/** MACs of one node for the given input and output dims, and its kind. */
+export function nodeMacs(node: Node, ins: readonly (readonly number[] | null)[], outs: readonly (readonly number[] | null)[]): { macs: number; kind: LayerCost['kind'] } {
   const out = outs[0];
   const op = node.domain === '' ? node.opType : '';
   switch (op) {

@@ -1,29 +1,26 @@
-import { createSession, ort } from '../runtime/ort.js';
+import type { LatencyResult } from '../../shared/types.js';
+import { createSession, type Feeds } from '../runtime/ort.js';
 import { syntheticFeeds } from '../runtime/feeds.js';
 import type { Model } from '../ir/graph.js';
+import * as path from 'node:path';
 
-export interface LatencyResult {
-  medianMs: number;
-  p10Ms: number;
-  p90Ms: number;
-  runs: number;
-  warmup: number;
-  threads: number;
-  inputShapes: Record<string, number[]>;
-}
+export type { LatencyResult } from '../../shared/types.js';
 
-/** Measured ONNX Runtime latency (graph optimisations on): warm-up, then the median and spread of timed runs. */
+/**
+ * Measured ONNX Runtime latency (graph optimisations on): warm-up, then the median and spread of timed runs.
+ * `source` is a file, an IR model or serialised bytes; `model` supplies the input types for the synthetic feeds.
+ */
 export async function measureLatency(
-  file: string | Model,
+  source: string | Model | Uint8Array,
   model: Model,
   inputShapes: Record<string, number[]>,
-  opts: { runs?: number; warmup?: number; threads?: number; minTimeMs?: number } = {},
+  opts: { runs?: number; warmup?: number; threads?: number; minTimeMs?: number; values?: Record<string, number> } = {},
 ): Promise<LatencyResult> {
   const runs = opts.runs ?? 20;
   const warmup = opts.warmup ?? 3;
   const threads = opts.threads ?? 0;
-  const session = await createSession(file, { threads, optimization: 'all' });
-  const feeds: Record<string, ort.Tensor> = syntheticFeeds(model, inputShapes, 5);
+  const session = await createSession(source, { threads, optimization: 'all', externalDataDir: model.path ? path.dirname(model.path) : undefined });
+  const feeds: Feeds = syntheticFeeds(model, inputShapes, 5, opts.values);
   try {
     for (let i = 0; i < warmup; i++) await session.run(feeds);
     const times: number[] = [];

@@ -1,4 +1,4 @@
-import { rng } from '../runtime/feeds.js';
+import { rng } from '../util/random.js';
 import type { Graph } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { Group } from '../deps/analyze.js';

@@ -4,7 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PruneLensError } from '../errors.js';
+import type { DataKind, ImagePreprocess } from '../../shared/types.js';
+import { invalid, PruneLensError } from '../errors.js';
 import type { DType } from '../ir/dtype.js';
 import type { Model } from '../ir/graph.js';
 import { ort } from '../runtime/ort.js';
@@ -14,9 +15,9 @@ import { choose } from './choose.js';
 import { loadImageFolder } from './images.js';
 import { loadIdxSet } from './labelled.js';
 import { loadNumpy } from './npy.js';
-import { completePreprocess, type ImagePreprocess } from './preprocess.js';
+import { completePreprocess } from './preprocess.js';
 
-export type DataKind = 'synthetic' | 'idx' | 'npy' | 'npz' | 'images';
+export type { DataKind } from '../../shared/types.js';
 
 export interface CalibrationOptions {
   /** Folder of images, .npy/.npz, IDX images file; none = synthetic Gaussian inputs. */
@@ -24,9 +25,11 @@ export interface CalibrationOptions {
   /** IDX or .npy labels (image folders take labels from sub-folder names, .npz from a `labels`/`y` array). */
   labels?: string;
   preprocess?: Partial<ImagePreprocess>;
-  /** How many samples to use (a seeded, deterministic choice when the data has more). */
+  /** How many samples to use (a seeded, deterministic choice when the data has more; Infinity: all). */
   samples?: number;
   seed?: number;
+  /** Values for integer inputs of synthetic samples. */
+  inputValues?: Record<string, number>;
 }
 
 export interface CalibrationSet {
@@ -57,21 +60,21 @@ export async function loadCalibration(
 ): Promise<CalibrationSet> {
   const inputs = runtimeInputs(model);
   const want = opts.samples ?? DEFAULT_SAMPLES;
-  if (!(Number.isInteger(want) && want > 0)) throw new PruneLensError(`--samples must be a positive whole number, got ${opts.samples}`);
+  if (!((Number.isInteger(want) || (want === Infinity && opts.data)) && want > 0)) throw invalid('samples', `expects a whole number ≥ 1, got ${opts.samples}`);
   if (!opts.data) {
-    if (opts.labels) throw new PruneLensError('--labels needs --data');
+    if (opts.labels) throw invalid('labels', 'labels need data to go with them');
     const shapes = Object.fromEntries(Object.entries(inputShapes).map(([k, d]) => [k, [want, ...d.slice(1)]]));
     return {
       kind: 'synthetic',
       count: want,
-      inputs: syntheticFeeds(model, shapes, opts.seed ?? 1),
+      inputs: syntheticFeeds(model, shapes, opts.seed ?? 1, opts.inputValues),
       description: `${want} synthetic Gaussian samples (seed ${opts.seed ?? 1}): measures fidelity to the dense model only`,
     };
   }
   const file = opts.data;
-  if (!fs.existsSync(file)) throw new PruneLensError(`--data ${file}: no such file or folder`);
+  if (!fs.existsSync(file)) throw new PruneLensError(`${file}: no such file or folder`, { code: 'file-not-found', option: 'data' });
   if (inputs.length !== 1) {
-    throw new PruneLensError(`--data feeds one input, but the model has ${inputs.length}: ${inputs.map((i) => i.name).join(', ')}`);
+    throw invalid('data', `data feeds one input, but the model has ${inputs.length}: ${inputs.map((i) => i.name).join(', ')}`);
   }
   const input = inputs[0];
   const dims = inputShapes[input.name].slice(1);
@@ -83,7 +86,7 @@ export async function loadCalibration(
     const np = await loadNumpy(file, opts.labels, input.name);
     set = { kind: /\.npz$/i.test(file) ? 'npz' : 'npy', ...np };
   } else {
-    if (!opts.labels) throw new PruneLensError(`--data ${path.basename(file)}: IDX images need --labels (an IDX labels file)`);
+    if (!opts.labels) throw invalid('labels', `${path.basename(file)}: IDX images need an IDX labels file`);
     const idx = loadIdxSet(file, opts.labels, pre);
     set = { kind: 'idx', data: idx.inputs, dims: idx.sampleDims, count: idx.count, labels: idx.labels };
   }
@@ -106,7 +109,7 @@ export async function loadCalibration(
 }
 
 function dtypeOf(d: DType): 'float32' {
-  if (d !== 'float32') throw new PruneLensError(`--data feeds float32 inputs; this model's input is ${d}`);
+  if (d !== 'float32') throw new PruneLensError(`data feeds float32 inputs; this model's input is ${d}`, { code: 'unsupported', option: 'data' });
   return d;
 }
 
@@ -117,7 +120,8 @@ function conform(data: Float32Array, have: number[], want: number[], name: strin
   if (have.join('x') === want.join('x') || (n(have) === n(want) && squeeze(have) === squeeze(want))) return data;
   throw new PruneLensError(
     `${path.basename(file)}: samples are ${have.join('x')}, but input '${name}' takes ${want.join('x')} per sample ` +
-      '(pass --input-shape for a dynamic input, or --preprocess crop=HxW)',
+      '(set the input shape for a dynamic input, or crop=HxW in the preprocessing)',
+    { code: 'bad-input', option: 'inputShapes' },
   );
 }
 

@@ -1,4 +1,4 @@
-import { rng } from '../runtime/feeds.js';
+import { rng } from '../util/random.js';
 
 /** A deterministic choice of `want` of `count` samples, spread over the set (a seeded shuffle), in index order. */
 export function choose(count: number, want: number, seed: number): number[] {

@@ -38,7 +38,7 @@ export async function loadImageFolder(
   } else {
     files = flat.map((file) => ({ file }));
   }
-  if (files.length === 0) throw new PruneLensError(`--data ${dir}: no images (.png, .jpg, .webp, …) found`);
+  if (files.length === 0) throw new PruneLensError(`${dir}: no images (.png, .jpg, .webp, …) found`, { option: 'data' });
   const chosen = choose(files.length, opts.samples, opts.seed).map((i) => files[i]);
 
   const layout = pre.layout ?? (sampleDims.length === 3 && [1, 3].includes(sampleDims[2]) && ![1, 3].includes(sampleDims[0]) ? 'nhwc' : 'nchw');
@@ -46,7 +46,7 @@ export async function loadImageFolder(
   const [c, h, w] = layout === 'nchw' ? sampleDims : [sampleDims[2], sampleDims[0], sampleDims[1]];
   if (c !== 1 && c !== 3) throw new PruneLensError(`image data needs 1 or 3 input channels, the model takes ${c}`);
   const [ch, cw] = pre.crop ?? [h, w];
-  if (ch !== h || cw !== w) throw new PruneLensError(`--preprocess crop ${ch}x${cw} does not match the model's input ${h}x${w}`);
+  if (ch !== h || cw !== w) throw new PruneLensError(`crop ${ch}x${cw} does not match the model's input ${h}x${w}`, { option: 'preprocess' });
   const per = c * h * w;
   const data = new Float32Array(chosen.length * per);
   for (const [i, { file }] of chosen.entries()) {

@@ -33,7 +33,7 @@ export async function loadNumpy(file: string, labelsFile: string | undefined, in
     x = readNpy(file);
   }
   if (labelsFile) y = /\.npy$/i.test(labelsFile) ? readNpy(labelsFile) : undefined;
-  if (labelsFile && !y) throw new PruneLensError(`--labels ${labelsFile}: .npy data takes .npy labels`);
+  if (labelsFile && !y) throw new PruneLensError(`${labelsFile}: .npy data takes .npy labels`, { option: 'labels' });
   if (x.shape.length < 2) throw new PruneLensError(`${path.basename(file)}: expected samples [N, …], got shape [${x.shape.join(', ')}]`);
   const count = x.shape[0];
   let labels: Int32Array | undefined;

@@ -1,23 +1,14 @@
 import * as fs from 'node:fs';
-import { PruneLensError } from '../errors.js';
+import type { ImagePreprocess } from '../../shared/types.js';
+import { invalid } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 
 /**
- * How raw pixels become model input: resize (shorter side), centre crop, scale, per-channel mean/std, channel
- * order and memory layout. Unset fields come from the model (metadata, input shape).
+ * How raw pixels become model input (ImagePreprocess): resize (shorter side), centre crop, scale, per-channel
+ * mean/std, channel order and memory layout (NHWC by default when the input's last dim is 1 or 3 and its second is
+ * not). Unset fields come from the model (metadata, input shape).
  */
-export interface ImagePreprocess {
-  /** Shorter side after resizing (default: the crop size, i.e. resize straight to the input size). */
-  resize?: number;
-  /** [height, width] of the centre crop (default: the model input's spatial size). */
-  crop?: [number, number];
-  scale: number;
-  mean: number[];
-  std: number[];
-  order: 'rgb' | 'bgr';
-  /** Default: NHWC when the input's last dim is 1 or 3 and its second is not. */
-  layout?: 'nchw' | 'nhwc';
-}
+export type { ImagePreprocess } from '../../shared/types.js';
 
 const KEYS = ['resize', 'crop', 'scale', 'mean', 'std', 'order', 'layout'];
 
@@ -29,12 +20,12 @@ export function parsePreprocess(spec: string | undefined): Partial<ImagePreproce
     try {
       entries = Object.entries(JSON.parse(fs.readFileSync(spec, 'utf8')) as Record<string, unknown>);
     } catch (e) {
-      throw new PruneLensError(`--preprocess ${spec}: not a readable JSON object (${(e as Error).message})`);
+      throw invalid('preprocess', `${spec}: not a readable JSON object (${(e as Error).message})`);
     }
   } else {
     entries = spec.split(';').filter((s) => s.trim()).map((kv) => {
       const eq = kv.indexOf('=');
-      if (eq < 0) throw new PruneLensError(`--preprocess: expected key=value, got '${kv}'`);
+      if (eq < 0) throw invalid('preprocess', `expected key=value, got '${kv}'`);
       return [kv.slice(0, eq).trim(), kv.slice(eq + 1).trim()];
     });
   }
@@ -46,7 +37,7 @@ export function parsePreprocess(spec: string | undefined): Partial<ImagePreproce
       case 'resize': out.resize = number(k, v); break;
       case 'crop': {
         const c = nums();
-        if (c.length > 2 || c.some((x) => !(x > 0))) throw new PruneLensError(`--preprocess crop: expected N or HxW, got '${v}'`);
+        if (c.length > 2 || c.some((x) => !(x > 0))) throw invalid('preprocess', `crop: expected N or HxW, got '${v}'`);
         out.crop = [c[0], c[1] ?? c[0]];
         break;
       }
@@ -54,21 +45,21 @@ export function parsePreprocess(spec: string | undefined): Partial<ImagePreproce
       case 'mean': case 'std': {
         const list = Array.isArray(raw) ? raw.map(Number) : v.split(',').map(Number);
         if (list.some((x) => !Number.isFinite(x)) || (k === 'std' && list.some((x) => x === 0))) {
-          throw new PruneLensError(`--preprocess ${k}: expected numbers, got '${v}'`);
+          throw invalid('preprocess', `${k}: expected numbers, got '${v}'`);
         }
         out[k] = list;
         break;
       }
       case 'order':
-        if (v !== 'rgb' && v !== 'bgr') throw new PruneLensError(`--preprocess order: rgb or bgr, got '${v}'`);
+        if (v !== 'rgb' && v !== 'bgr') throw invalid('preprocess', `order: rgb or bgr, got '${v}'`);
         out.order = v;
         break;
       case 'layout':
-        if (v !== 'nchw' && v !== 'nhwc') throw new PruneLensError(`--preprocess layout: nchw or nhwc, got '${v}'`);
+        if (v !== 'nchw' && v !== 'nhwc') throw invalid('preprocess', `layout: nchw or nhwc, got '${v}'`);
         out.layout = v;
         break;
       default:
-        throw new PruneLensError(`--preprocess: unknown key '${k}' (known: ${KEYS.join(', ')})`);
+        throw invalid('preprocess', `unknown key '${k}' (known: ${KEYS.join(', ')})`);
     }
   }
   return out;
@@ -76,7 +67,7 @@ export function parsePreprocess(spec: string | undefined): Partial<ImagePreproce
 
 function number(key: string, v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new PruneLensError(`--preprocess ${key}: expected a positive number, got '${v}'`);
+  if (!Number.isFinite(n) || n <= 0) throw invalid('preprocess', `${key}: expected a positive number, got '${v}'`);
   return n;
 }
 

@@ -1,4 +1,4 @@
-import type { Model } from '../ir/graph.js';
+import type { Model, Node } from '../ir/graph.js';
 import { implicitInputs } from '../ir/graph.js';
 import type { ShapeResult } from '../shapes/types.js';
 import { DepBuilder } from './context.js';
@@ -140,8 +140,8 @@ function balanceClasses(grp: Group): void {
   grp.classes = { of, count: sizes.length, free: of.filter((c) => c < 0).length };
 }
 
-/** Serialisable summary of a group (for reports, plans and the UI). */
-export function describeGroup(grp: Group, model: Model): GroupInfo {
+/** Serialisable summary of a group (for reports, plans and the UI); `macsOf` gives a node's MACs. */
+export function describeGroup(grp: Group, model: Model, macsOf: (node: string) => number = () => 0): GroupInfo {
   const g = model.graph;
   const prunableUnits = grp.units.length - grp.pinned.size;
   let reason = grp.reasons[0];
@@ -157,6 +157,13 @@ export function describeGroup(grp: Group, model: Model): GroupInfo {
       params += (t.size / t.dims[p.axis]) * space.size * p.block / (p.groups ?? 1);
     }
   }
+  // the layers whose cost depends on these channels: producers and readers of the group's values and weights
+  const nodes = new Set<string>(grp.params.map((p) => p.node));
+  for (const s of grp.spaces) {
+    const p = g.producer(s.value);
+    if (p) nodes.add(p.name);
+    for (const c of g.consumersOf(s.value)) nodes.add(c.name);
+  }
   return {
     id: grp.id,
     channels: grp.units.length,
@@ -167,5 +174,42 @@ export function describeGroup(grp: Group, model: Model): GroupInfo {
     members: grp.params.map((p) => ({ node: p.node, tensor: p.tensor, axis: p.axis, role: p.role })),
     values: grp.spaces.map((s) => ({ value: s.value, axis: s.axis, size: s.size })),
     params,
+    macs: [...nodes].reduce((sum, n) => sum + macsOf(n), 0),
+    couplings: couplings(grp, model),
   };
+}
+
+const ELEMENTWISE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Sum', 'Max', 'Min', 'Mean', 'PRelu', 'Where']);
+
+/** The nodes that tie several layers' channels together in this group, and why. */
+function couplings(grp: Group, model: Model): GroupInfo['couplings'] {
+  const g = model.graph;
+  const values = new Set(grp.spaces.map((s) => s.value));
+  const out: GroupInfo['couplings'] = [];
+  const seen = new Set<string>();
+  const add = (node: Node, why: string) => {
+    if (seen.has(node.name)) return;
+    seen.add(node.name);
+    out.push({ node: node.name, op: node.opType, why });
+  };
+  for (const v of values) {
+    for (const n of g.consumersOf(v)) {
+      const ins = n.inputs.filter((i) => values.has(i));
+      const outs = n.outputs.filter((o) => values.has(o));
+      if (ELEMENTWISE.has(n.opType) && new Set(ins).size >= 2) {
+        add(n, `${n.opType} combines its inputs channel by channel (e.g. a residual connection): they must keep the same channels`);
+      } else if (n.opType === 'Concat') {
+        add(n, 'Concat joins its inputs\' channels: a channel removed from an input is removed from the joined tensor too');
+      } else if ((n.opType === 'Split' || n.opType === 'Slice') && outs.length) {
+        add(n, `${n.opType} hands parts of these channels to different layers`);
+      } else if ((n.opType === 'Conv' || n.opType === 'ConvTranspose') && (n.int('group') ?? 1) > 1 && outs.length) {
+        add(n, 'depthwise or grouped convolution: each output channel reads its own input channels, so input and output lose the same ones');
+      } else if (n.opType === 'MatMul' && ins.length === 2) {
+        add(n, 'MatMul contracts these channels of both its operands');
+      } else if ((n.opType === 'Flatten' || n.opType === 'Reshape') && outs.length) {
+        add(n, `${n.opType}: each channel becomes a block of features of the next layer`);
+      }
+    }
+  }
+  return out;
 }

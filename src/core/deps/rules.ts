@@ -389,7 +389,7 @@ const slice: Rule = (c) => {
   const os = c.empty(out, s.axis);
   if (!os) return;
   c.linkOffset(os, s, start);
-  c.fix({ kind: 'slice', node: c.node.name, space: os.id, inputSpace: s.id, axis: s.axis, starts, ends });
+  c.fix({ kind: 'slice', node: c.node.name, space: os.id, inputSpace: s.id, axis: s.axis, start, starts, ends });
 };
 
 const flatten: Rule = (c) => {

@@ -29,7 +29,11 @@ export interface ParamSlice {
 export type Fix =
   | { kind: 'group'; node: string; space: number }
   | { kind: 'split'; node: string; spaces: number[]; axis: number }
-  | { kind: 'slice'; node: string; space: number; inputSpace: number; axis: number; starts?: number[]; ends?: number[] }
+  /**
+   * A Slice of the channel axis: its output `space` is the input's indices from `start` on (the original, normalised
+   * start; several input indices may share a unit after channel shuffles, so the start is kept, not looked up).
+   */
+  | { kind: 'slice'; node: string; space: number; inputSpace: number; axis: number; start: number; starts?: number[]; ends?: number[] }
   | { kind: 'shape'; node: string; input: number; index: number; space: number; divisor?: number }
   /** A normalisation whose statistics span the channels of its input `space`: the masked twin leaves removed ones out. */
   | { kind: 'norm'; node: string; space: number };
@@ -49,19 +53,4 @@ export interface Space {
   blocks?: number;
 }
 
-/** A serialisable description of one dependency group (what `inspect --json` prints). */
-export interface GroupInfo {
-  id: number;
-  /** Number of units (removable channel sets) in the group. */
-  channels: number;
-  prunable: boolean;
-  reason?: string;
-  /** Units that can never go (e.g. Concat inputs from fixed tensors). */
-  pinned: number;
-  /** Layers whose output channels this group controls. */
-  sources: string[];
-  members: { node: string; tensor: string; axis: number; role: ParamSlice['role'] }[];
-  values: { value: string; axis: number; size: number }[];
-  /** Parameters held by the group's slices (what pruning all of it would remove). */
-  params: number;
-}
+export type { GroupInfo } from '../../shared/types.js';

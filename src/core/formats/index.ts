@@ -3,7 +3,10 @@ import * as path from 'node:path';
 import { PruneLensError, throwIfCancelled } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import type { TaskOptions } from '../progress.js';
+import type { TensorProto } from 'onnx-buf';
 import { decodeOnnx } from './onnx/load.js';
+import { externalRef } from './onnx/tensor.js';
+import { encodeOnnx } from './onnx/save.js';
 
 export type DetectedFormat = 'onnx' | 'tfjs' | 'keras' | 'hdf5' | 'unknown';
 
@@ -29,12 +32,13 @@ async function readFileWithProgress(file: string, opts: TaskOptions): Promise<Ui
     const code = (e as NodeJS.ErrnoException).code;
     throw new PruneLensError(
       code === 'ENOENT' ? `${file}: no such file` : code === 'EISDIR' ? `${file}: is a folder, not a model file` : `${file}: cannot open (${code})`,
+      { code: code === 'ENOENT' ? 'file-not-found' : 'bad-model' },
     );
   }
   try {
     const stat = await handle.stat();
-    if (stat.isDirectory()) throw new PruneLensError(`${file}: is a folder, not a model file`);
-    if (!stat.isFile()) throw new PruneLensError(`${file}: not a regular file`);
+    if (stat.isDirectory()) throw new PruneLensError(`${file}: is a folder, not a model file`, { code: 'bad-model' });
+    if (!stat.isFile()) throw new PruneLensError(`${file}: not a regular file`, { code: 'bad-model' });
     const size = stat.size;
     const buf = new Uint8Array(size);
     const chunk = 32 << 20;
@@ -58,7 +62,7 @@ export interface LoadOptions extends TaskOptions {}
 export async function loadModel(file: string, opts: LoadOptions = {}): Promise<Model> {
   const bytes = await readFileWithProgress(file, opts);
   const shown = path.basename(file);
-  if (bytes.length === 0) throw new PruneLensError(`${shown}: file is empty`);
+  if (bytes.length === 0) throw new PruneLensError(`${shown}: file is empty`, { code: 'bad-model' });
   const format = detectFormat(bytes.subarray(0, 64), file);
   switch (format) {
     case 'onnx': {
@@ -70,8 +74,31 @@ export async function loadModel(file: string, opts: LoadOptions = {}): Promise<M
     case 'tfjs':
     case 'keras':
     case 'hdf5':
-      throw new PruneLensError(`${shown}: ${format} models are not supported yet (ONNX only in this version)`);
+      throw new PruneLensError(`${shown}: ${format} models are not supported yet (ONNX only in this version)`, { code: 'unsupported' });
     default:
-      throw new PruneLensError(`${shown}: not a model file PruneLens recognises (expected ONNX)`);
+      throw new PruneLensError(`${shown}: not a model file PruneLens recognises (expected ONNX)`, { code: 'bad-model' });
   }
+}
+
+/**
+ * An independent copy of a loaded model (surgery and masking edit copies; the session's model stays as loaded).
+ * External data still resolves against the original's folder.
+ */
+export function cloneModel(model: Model): Model {
+  return decodeOnnx(encodeOnnx(model), model.path);
+}
+
+/** The files a loaded model reads: the model file, then its external data files (each once). */
+export function modelFiles(model: Model): string[] {
+  const files = new Set<string>([model.path]);
+  if (!model.path) return [];
+  const dir = path.dirname(model.path);
+  for (const g of model.graph.allGraphs()) {
+    const tensors = [...g.initializers.values(), ...g.nodes.flatMap((n) => [...n.attrs.values()].flatMap((a) => (a.type === 'tensor' ? [a.value] : [])))];
+    for (const t of tensors) {
+      const ref = t.origin ? externalRef(t.origin as TensorProto, dir, path.basename(model.path)) : undefined;
+      if (ref) files.add(ref.file);
+    }
+  }
+  return [...files];
 }

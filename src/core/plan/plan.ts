@@ -1,140 +1,124 @@
 /**
  * Pruning plans: sensitivity curves and criteria → per-group channel choices that meet a target, with warnings,
- * saved as a versioned recipe that `prune --plan` replays to the same file.
+ * saved as a versioned recipe that `prune` replays to the same file.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { loadAndShape, type AnalyseOptions } from '../api.js';
-import { computeCost } from '../cost/cost.js';
+import type { CriterionName, PlanSettingsInput, PlanTarget, Recipe, ScanResult } from '../../shared/types.js';
+import type { Analysis } from '../analysis.js';
 import { measureLatency } from '../cost/latency.js';
-import { scoreGroup, type CriterionName } from '../criteria/index.js';
-import { analyzeDependencies, describeGroup } from '../deps/analyze.js';
-import { PruneLensError, throwIfCancelled } from '../errors.js';
-import { decodeOnnx } from '../formats/onnx/load.js';
-import { encodeOnnx } from '../formats/onnx/save.js';
-import type { Model } from '../ir/graph.js';
-import { scanModel, type ScanOptions, type ScanResult } from '../sensitivity/scan.js';
-import { computeShapes } from '../shapes/index.js';
+import { scoreGroup } from '../criteria/index.js';
+import { chooseUnits } from '../criteria/select.js';
+import { invalid, PruneLensError, throwIfCancelled } from '../errors.js';
+import { cloneModel } from '../formats/index.js';
+import type { TaskOptions } from '../progress.js';
 import { applyPruning } from '../surgery/apply.js';
-import { fileSha256 } from '../util/hash.js';
-import { CostModel } from './cost-model.js';
-import { ensemble, global, sensitivity, totalLoss, uniform, type Allocation, type AllocOptions, type PlanGroup, type StrategyName, type Target } from './strategies.js';
-import { planWarnings, type PlanWarning } from './warnings.js';
+import { PlanCosting } from './costing.js';
+import { ensemble, global, sensitivity, STRATEGIES, totalLoss, uniform, type Allocation, type AllocOptions, type PlanGroup, type StrategyName, type Target } from './strategies.js';
+import { planWarnings } from './warnings.js';
+
+export type { PlanTarget, Recipe } from '../../shared/types.js';
 
 export const RECIPE_KIND = 'prunelens-recipe';
 export const RECIPE_VERSION = 1;
 
-export type PlanTarget = Target | { kind: 'latency'; keep: number };
+export interface PlanOptions extends PlanSettingsInput, TaskOptions {}
 
-export interface Recipe {
-  kind: typeof RECIPE_KIND;
-  version: number;
-  model: { path: string; sha256: string; params: number; macs: number };
-  settings: {
-    strategy: StrategyName;
-    target: PlanTarget;
-    criterion: CriterionName;
-    reduce: string;
-    maxRatio: number;
-    minChannels?: number;
-    roundTo?: number;
-    inputShapes: Record<string, number[]>;
-    scan?: { metric: string; samples: number; data: string; criterion: string };
-  };
-  /** Per pruned group: channels before and kept, and the exact channel indices removed. */
-  groups: { id: number; sources: string[]; channels: number; keep: number; ratio: number; remove: number[]; predictedLoss?: number }[];
-  predicted: { params: number; macs: number; paramsRatio: number; macsRatio: number; loss?: number; latencyRatio?: number };
-  warnings: PlanWarning[];
+/** Whether a plan with these settings needs a scan (sensitivity, ensemble and loss targets read the curves). */
+export function planNeedsScan(opts: Pick<PlanSettingsInput, 'strategy' | 'target'>): boolean {
+  return (opts.strategy ?? 'sensitivity') !== 'uniform' && (opts.strategy ?? 'sensitivity') !== 'global' || opts.target.kind === 'loss';
 }
 
-export interface PlanOptions extends AnalyseOptions, AllocOptions {
-  strategy?: StrategyName;
-  target: PlanTarget;
-  /** A scan result (or its JSON file) for sensitivity/ensemble; else one is run with `scanOptions`. */
-  scan?: ScanResult | string;
-  scanOptions?: ScanOptions;
+/** Checks plan options that do not need the model (front ends call it before any work). */
+export function checkPlanOptions(opts: PlanSettingsInput): void {
+  const strategy = opts.strategy ?? 'sensitivity';
+  if (!STRATEGIES.includes(strategy)) throw invalid('strategy', `one of ${STRATEGIES.join(', ')}, got '${strategy}'`);
+  const maxRatio = opts.maxRatio ?? 0.9;
+  if (!(maxRatio > 0 && maxRatio < 1)) throw invalid('maxRatio', `must be in (0, 1), got ${maxRatio}`);
+  const t = opts.target as PlanTarget | undefined;
+  if (!t || typeof t !== 'object') throw invalid('target', 'give a target: macs, params or latency = fraction to keep, or a maximum loss');
+  if (t.kind === 'loss') {
+    if (!(t.max >= 0)) throw invalid('maxLoss', `must be ≥ 0, got ${t.max}`);
+  } else if (t.kind === 'macs' || t.kind === 'params' || t.kind === 'latency') {
+    if (!(t.keep > 0 && t.keep <= 1)) throw invalid('target', `${t.kind}=${t.keep}: the fraction to keep must be in (0, 1]`);
+  } else {
+    throw invalid('target', `macs, params or latency, got '${(t as { kind: string }).kind}'`);
+  }
 }
 
-export async function planModel(file: string, opts: PlanOptions): Promise<Recipe> {
+/**
+ * Plans for a loaded model. `scan` is the session's scan of this model (required by sensitivity, ensemble and loss
+ * targets; it must be structured and made for the same model and input shapes).
+ */
+export async function plan(a: Analysis, scan: ScanResult | undefined, opts: PlanOptions): Promise<Recipe> {
+  checkPlanOptions(opts);
   const strategy = opts.strategy ?? 'sensitivity';
   const maxRatio = opts.maxRatio ?? 0.9;
-  if (!(maxRatio > 0 && maxRatio < 1)) throw new PruneLensError(`--max-ratio must be in (0, 1), got ${maxRatio}`);
-  checkTarget(opts.target);
-  let scan = typeof opts.scan === 'string' ? readScan(opts.scan) : opts.scan;
-  let sha256 = scan ? fileSha256(file) : undefined;
-  if (scan && scan.model.sha256 !== sha256) throw new PruneLensError(`the scan was made for another model (${scan.model.path}); scan this one first`);
-  if (scan && scan.settings.mode !== 'structured') throw new PruneLensError('plans need a structured scan (--mode structured)');
-  const needsScan = strategy === 'sensitivity' || opts.target.kind === 'loss';
-  if (!scan && (needsScan || strategy === 'ensemble')) {
-    opts.onProgress?.({ phase: 'scan', done: 0, total: 1, message: 'sensitivity scan' });
-    scan = await scanModel(file, { ...opts.scanOptions, inputShapes: opts.inputShapes, signal: opts.signal, onProgress: opts.onProgress });
+  if (scan) {
+    if (scan.model.sha256 !== a.sha256()) throw new PruneLensError(`the scan was made for another model (${scan.model.path}); scan this one first`, { option: 'scan' });
+    if (scan.settings.mode !== 'structured') throw new PruneLensError('plans need a structured scan', { option: 'scan' });
   }
-  // a scan run here has hashed the file already
-  sha256 ??= scan?.model.sha256 ?? fileSha256(file);
-  const inputShapes = scan ? Object.entries(scan.settings.inputShapes).map(([k, v]) => `${k}=${v.join('x')}`) : opts.inputShapes;
-  const { model, shapes } = await loadAndShape(file, { ...opts, inputShapes });
+  const needsScan = planNeedsScan(opts);
+  if (needsScan && !scan) throw new PruneLensError(`the ${opts.target.kind === 'loss' ? 'loss target' : `${strategy} strategy`} needs a sensitivity scan`, { option: 'scan' });
   throwIfCancelled(opts.signal);
-  const dep = analyzeDependencies(model, shapes);
-  const cost = computeCost(model, shapes);
-  const costModel = new CostModel(model, dep, cost);
-  const infos = dep.groups.map((g) => describeGroup(g, model));
+  const { model, dep, cost, infos } = a;
   const criterion = opts.criterion ?? 'l1';
+  const select = { criterion, reduce: opts.reduce, withinGroup: opts.withinGroup, roundTo: opts.roundTo, minChannels: opts.minChannels, seed: opts.seed };
+  const costing = new PlanCosting(a, select);
   const curves = new Map(scan?.targets.map((t) => [t.id as number, [{ ratio: 0, loss: 0 }, ...t.points.map((p) => ({ ratio: p.ratio, loss: p.loss }))]]));
   const groups: PlanGroup[] = dep.groups
     .filter((g) => infos[g.id].prunable)
-    .map((g) => ({ group: g, scores: scoreGroup(model.graph, g, criterion, { reduce: opts.reduce, seed: opts.seed }).scores, curve: curves.get(g.id) }));
-  if (groups.length === 0) throw new PruneLensError('nothing to plan: no prunable group');
+    .map((g) => ({ group: g, scores: a.scores(g, select).scores, curve: curves.get(g.id) }));
+  if (groups.length === 0) throw new PruneLensError('nothing to plan: no prunable group', { code: 'unsupported' });
   if (needsScan && groups.some((pg) => !pg.curve)) {
-    throw new PruneLensError('the scan does not cover every prunable group (was it made with --only?): scan all groups');
+    throw new PruneLensError('the scan does not cover every prunable group (was it made for only some groups?): scan all groups', { option: 'scan' });
   }
+  const allocOpts: AllocOptions = { ...select, maxRatio, choose: (g, scores, keep) => chooseUnits(g, dep, scores, keep, select) };
   const alloc = (target: Target, name: StrategyName = strategy): Allocation => {
     switch (name) {
-      case 'uniform': return uniform(groups, target, costModel, opts);
-      case 'global': return global(groups, target, costModel, opts);
-      case 'sensitivity': return sensitivity(groups, target, costModel, opts);
+      case 'uniform': return uniform(groups, target, costing, allocOpts);
+      case 'global': return global(groups, target, costing, allocOpts);
+      case 'sensitivity': return sensitivity(groups, target, costing, allocOpts);
       case 'ensemble': {
         const others = (['uniform', 'global', ...(scan ? ['sensitivity' as const] : [])] as StrategyName[]).map((s) => alloc(target, s).keep);
         const byCriteria = (['l2', 'fpgm', 'bn', 'lamp'] as CriterionName[]).filter((c) => c !== criterion).map((c) => {
           const alt = groups.map((pg) => ({ ...pg, scores: scoreGroup(model.graph, pg.group, c, { reduce: opts.reduce }).scores }));
-          return global(alt, target, costModel, opts).keep;
+          return global(alt, target, costing, allocOpts).keep;
         });
-        return ensemble(groups, target, costModel, opts, [...others, ...byCriteria]);
+        return ensemble(groups, target, costing, allocOpts, [...others, ...byCriteria]);
       }
     }
   };
   let chosen: Allocation;
   let latencyRatio: number | undefined;
   if (opts.target.kind === 'latency') {
-    ({ chosen, latencyRatio } = await solveLatency(file, model, shapes.inputs, opts.target.keep, (t) => alloc(t), dep));
+    ({ chosen, latencyRatio } = await solveLatency(a, opts.target.keep, (t) => alloc(t), opts.signal));
   } else {
-    chosen = alloc(opts.target);
+    chosen = alloc(opts.target as Target);
   }
   throwIfCancelled(opts.signal);
-  // exact cost of the plan: real surgery on a copy
-  const copy = decodeOnnx(encodeOnnx(model), file);
-  const selections = [...chosen.remove].filter(([, r]) => r.length).map(([group, remove]) => ({ group, remove }));
-  applyPruning(copy, dep, selections);
-  const after = computeCost(copy, await computeShapes(copy, shapes.inputs));
+  // the exact cost of the plan, from the same estimator surgery is checked against
+  const after = costing.evaluate(chosen.keep);
   const layerMacs = new Map(cost.layers.map((l) => [l.name, l.macs]));
   const warnings = planWarnings({ groups, alloc: chosen, infos, dep, layerMacs, totalMacs: cost.macs, minChannels: opts.minChannels ?? 1, maxRatio, strategy });
   if (latencyRatio !== undefined && opts.target.kind === 'latency' && latencyRatio > opts.target.keep + 0.02) {
     warnings.unshift({ kind: 'target', message: `measured latency is ${(100 * latencyRatio).toFixed(0)} % of the original, above the ${(100 * opts.target.keep).toFixed(0)} % asked`, numbers: { latencyRatio, target: opts.target.keep },
-      fix: 'measure on an idle machine, or ask for fewer MACs (--target macs=…): small or memory-bound models gain little latency from fewer channels' });
+      fix: 'measure on an idle machine, or ask for fewer MACs (a macs target): small or memory-bound models gain little latency from fewer channels', options: ['target'] });
   }
   return {
     kind: RECIPE_KIND,
     version: RECIPE_VERSION,
-    model: { path: path.resolve(file), sha256, params: cost.params, macs: cost.macs },
+    model: { path: model.path, sha256: a.sha256(), params: cost.params, macs: cost.macs },
     settings: {
       strategy,
       target: opts.target,
       criterion,
       reduce: opts.reduce ?? 'mean',
+      withinGroup: opts.withinGroup ?? 'per-source',
       maxRatio,
       minChannels: opts.minChannels,
       roundTo: opts.roundTo,
-      inputShapes: shapes.inputs,
-      scan: scan ? { metric: scan.settings.metric, samples: scan.settings.samples, data: scan.data.description, criterion: scan.settings.criterion } : undefined,
+      inputShapes: a.shapes.inputs,
+      scan: scan ? { metric: scan.settings.metric, samples: scan.settings.samples, data: scan.data.description, criterion: scan.settings.criterion, synthetic: scan.data.synthetic } : undefined,
     },
     groups: groups.map((pg) => {
       const n = pg.group.units.length;
@@ -150,8 +134,8 @@ export async function planModel(file: string, opts: PlanOptions): Promise<Recipe
       };
     }),
     predicted: {
-      params: after.params,
-      macs: after.macs,
+      params: Math.round(after.params),
+      macs: Math.round(after.macs),
       paramsRatio: after.params / cost.params,
       macsRatio: after.macs / cost.macs,
       ...(scan ? { loss: totalLoss(groups, chosen.keep) } : {}),
@@ -161,22 +145,15 @@ export async function planModel(file: string, opts: PlanOptions): Promise<Recipe
   };
 }
 
-function checkTarget(t: PlanTarget): void {
-  if (t.kind === 'loss') {
-    if (!(t.max >= 0)) throw new PruneLensError(`--max-loss must be ≥ 0, got ${t.max}`);
-  } else if (!(t.keep > 0 && t.keep <= 1)) {
-    throw new PruneLensError(`--target ${t.kind}=${t.keep}: the fraction to keep must be in (0, 1]`);
-  }
-}
-
+/** A scan result from a JSON file (`scan -o`). */
 export function readScan(file: string): ScanResult {
   let j: ScanResult;
   try {
     j = JSON.parse(fs.readFileSync(file, 'utf8')) as ScanResult;
   } catch (e) {
-    throw new PruneLensError(`${file}: not a readable scan result (${(e as Error).message})`);
+    throw new PruneLensError(`${file}: not a readable scan result (${(e as Error).message})`, { option: 'scan' });
   }
-  if (!j || !Array.isArray(j.targets) || !j.model?.sha256) throw new PruneLensError(`${file}: not a prunelens scan result (run prunelens scan -o)`);
+  if (!j || !Array.isArray(j.targets) || !j.model?.sha256 || !j.settings) throw new PruneLensError(`${file}: not a prunelens scan result (make one with scan and save it)`, { option: 'scan' });
   return j;
 }
 
@@ -184,22 +161,17 @@ export function readScan(file: string): ScanResult {
  * Latency targets: MACs are the search variable, corrected by measuring. Each round prunes a copy for real and
  * times it against the original in ONNX Runtime; the MACs target moves by the measured shortfall.
  */
-async function solveLatency(
-  file: string,
-  model: Model,
-  inputShapes: Record<string, number[]>,
-  keep: number,
-  alloc: (t: Target) => Allocation,
-  dep: ReturnType<typeof analyzeDependencies>,
-): Promise<{ chosen: Allocation; latencyRatio: number }> {
-  const base = (await measureLatency(model, model, inputShapes, { runs: 10 })).medianMs;
+async function solveLatency(a: Analysis, keep: number, alloc: (t: Target) => Allocation, signal?: AbortSignal): Promise<{ chosen: Allocation; latencyRatio: number }> {
+  const { model, dep, shapes } = a;
+  const base = (await measureLatency(model, model, shapes.inputs, { runs: 10, values: a.givenValues })).medianMs;
   let macsKeep = keep;
   let best: { chosen: Allocation; latencyRatio: number } | undefined;
   for (let round = 0; round < 4; round++) {
+    throwIfCancelled(signal);
     const chosen = alloc({ kind: 'macs', keep: macsKeep });
-    const copy = decodeOnnx(encodeOnnx(model), file);
+    const copy = cloneModel(model);
     applyPruning(copy, dep, [...chosen.remove].filter(([, r]) => r.length).map(([group, remove]) => ({ group, remove })));
-    const ms = (await measureLatency(copy, copy, inputShapes, { runs: 10 })).medianMs;
+    const ms = (await measureLatency(copy, copy, shapes.inputs, { runs: 10, values: a.givenValues })).medianMs;
     const latencyRatio = ms / base;
     if (latencyRatio <= keep && (!best || latencyRatio > best.latencyRatio)) best = { chosen, latencyRatio };
     if (Math.abs(latencyRatio - keep) < 0.02) return { chosen, latencyRatio };

@@ -2,11 +2,12 @@
  * Allocation strategies: how many channels each group keeps so that the model meets a target. All respect
  * max-ratio, min-channels and round-to through `bounds`.
  */
+import type { StrategyName } from '../../shared/types.js';
 import type { Group } from '../deps/analyze.js';
-import { keepCount, selectLowest, type SelectOptions } from '../surgery/select.js';
-import type { CostModel, PlanCost } from './cost-model.js';
+import { keepCount, type SelectOptions } from '../criteria/select.js';
+import type { PlanCost, PlanCosting as CostModel } from './costing.js';
 
-export type StrategyName = 'uniform' | 'global' | 'sensitivity' | 'ensemble';
+export type { StrategyName } from '../../shared/types.js';
 export const STRATEGIES: StrategyName[] = ['uniform', 'global', 'sensitivity', 'ensemble'];
 
 /** What to reach: keep a fraction of params or MACs, or stay under a predicted loss. */
@@ -22,6 +23,8 @@ export interface PlanGroup {
 
 export interface AllocOptions extends SelectOptions {
   maxRatio?: number;
+  /** The units to remove so that a group keeps `keep` (the plan's channel choice). */
+  choose: (group: Group, scores: Float64Array, keep: number) => number[];
 }
 
 export interface Allocation {
@@ -54,11 +57,6 @@ function meets(target: Target, model: CostModel, c: PlanCost): boolean {
   return v <= target.keep + 1e-9;
 }
 
-const unitsOf = (groups: PlanGroup[]) => {
-  const m = new Map(groups.map((p) => [p.group.id, p.group.units.length]));
-  return (id: number) => m.get(id)!;
-};
-
 /** Predicted loss of a group at `keep` units: the scan curve, linearly interpolated, made non-decreasing. */
 export function predictedLoss(pg: PlanGroup, keep: number): number {
   if (!pg.curve) return 0;
@@ -79,8 +77,8 @@ export function totalLoss(groups: PlanGroup[], keep: Map<number, number>): numbe
   return groups.reduce((s, pg) => s + predictedLoss(pg, keep.get(pg.group.id) ?? pg.group.units.length), 0);
 }
 
-function lowest(groups: PlanGroup[], keep: Map<number, number>): Map<number, number[]> {
-  return new Map(groups.map((pg) => [pg.group.id, selectLowest(pg.group, pg.scores, keep.get(pg.group.id)!)]));
+function lowest(groups: PlanGroup[], keep: Map<number, number>, opts: AllocOptions): Map<number, number[]> {
+  return new Map(groups.map((pg) => [pg.group.id, opts.choose(pg.group, pg.scores, keep.get(pg.group.id)!)]));
 }
 
 /**
@@ -88,10 +86,9 @@ function lowest(groups: PlanGroup[], keep: Map<number, number>): Map<number, num
  * most pruning whose predicted loss stays under a loss target. Returns the knob.
  */
 function knob(groups: PlanGroup[], target: Target, model: CostModel, make: (x: number) => Map<number, number>): number {
-  const units = unitsOf(groups);
   const least = target.kind !== 'loss';
   const good = (x: number) =>
-    target.kind === 'loss' ? totalLoss(groups, make(x)) <= target.max : meets(target, model, model.evaluate(make(x), units));
+    target.kind === 'loss' ? totalLoss(groups, make(x)) <= target.max : meets(target, model, model.evaluate(make(x)));
   if (good(1) !== least) return 1;
   let lo = 0;
   let hi = 1;
@@ -111,7 +108,7 @@ function withKnob(groups: PlanGroup[], target: Target, model: CostModel, make: (
 export function uniform(groups: PlanGroup[], target: Target, model: CostModel, opts: AllocOptions): Allocation {
   const b = groups.map((pg) => [pg.group.id, bounds(pg, opts)] as const);
   const keep = withKnob(groups, target, model, (r) => new Map(b.map(([id, x]) => [id, x.at(r * (opts.maxRatio ?? 0.9))])));
-  return { keep, remove: lowest(groups, keep) };
+  return { keep, remove: lowest(groups, keep, opts) };
 }
 
 /**
@@ -130,7 +127,7 @@ export function global(groups: PlanGroup[], target: Target, model: CostModel, op
   };
   const x = knob(groups, target, model, make);
   const keep = make(x);
-  return { keep, remove: lowest(groups, keep), wanted: wanted(x) };
+  return { keep, remove: lowest(groups, keep, opts), wanted: wanted(x) };
 }
 
 /**
@@ -139,14 +136,15 @@ export function global(groups: PlanGroup[], target: Target, model: CostModel, op
  * model pricing each move given everything chosen so far; the last move is refined to land on the target.
  */
 export function sensitivity(groups: PlanGroup[], target: Target, model: CostModel, opts: AllocOptions): Allocation {
-  const units = unitsOf(groups);
+  const sizes = new Map(groups.map((pg) => [pg.group.id, pg.group.units.length]));
+  const units = (id: number) => sizes.get(id)!;
   const grid = Array.from({ length: 41 }, (_, i) => i / 40).filter((r) => r <= (opts.maxRatio ?? 0.9) + 1e-9);
   const b = new Map(groups.map((pg) => [pg.group.id, bounds(pg, opts)]));
   const keep = new Map(groups.map((pg) => [pg.group.id, pg.group.units.length]));
-  const done = () => (target.kind === 'loss' ? false : meets(target, model, model.evaluate(keep, units)));
+  const done = () => (target.kind === 'loss' ? false : meets(target, model, model.evaluate(keep)));
   const sizeTarget: Target = target.kind === 'loss' ? { kind: 'macs', keep: 0 } : target;
   while (!done()) {
-    const base = model.evaluate(keep, units);
+    const base = model.evaluate(keep);
     const baseLoss = totalLoss(groups, keep);
     let best: { id: number; k: number; score: number } | undefined;
     for (const pg of groups) {
@@ -156,7 +154,7 @@ export function sensitivity(groups: PlanGroup[], target: Target, model: CostMode
         const k = b.get(id)!.at(r);
         if (k >= cur) continue;
         keep.set(id, k);
-        const save = saving(sizeTarget, model, model.evaluate(keep, units)) - saving(sizeTarget, model, base);
+        const save = saving(sizeTarget, model, model.evaluate(keep)) - saving(sizeTarget, model, base);
         const dl = totalLoss(groups, keep) - baseLoss;
         keep.set(id, cur);
         if (save <= 0) continue;
@@ -181,7 +179,7 @@ export function sensitivity(groups: PlanGroup[], target: Target, model: CostMode
       keep.set(best.id, roundDown(lo, b.get(best.id)!, units(best.id), opts));
     }
   }
-  return { keep, remove: lowest(groups, keep) };
+  return { keep, remove: lowest(groups, keep, opts) };
 }
 
 /** A keep count honouring round-to, at most `k` (so the target stays met). */
@@ -212,5 +210,5 @@ export function ensemble(
     const id = pg.group.id;
     return [id, bounds(pg, opts).at((x * (opts.maxRatio ?? 0.9) * mean.get(id)!) / peak)];
   })));
-  return { keep, remove: lowest(groups, keep) };
+  return { keep, remove: lowest(groups, keep, opts) };
 }

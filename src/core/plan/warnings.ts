@@ -1,22 +1,13 @@
 /**
  * Layer-collapse and risk warnings for a plan, each with the group, the numbers and a suggested fix.
  */
+import type { GroupInfo, PlanWarning } from '../../shared/types.js';
 import type { DepGraph } from '../deps/analyze.js';
-import type { GroupInfo } from '../deps/types.js';
 import { predictedLoss, type Allocation, type PlanGroup } from './strategies.js';
 
+export type { PlanWarning, WarningKind } from '../../shared/types.js';
+
 const predictedLossAt = (pg: PlanGroup, ratio: number) => predictedLoss(pg, Math.round(pg.group.units.length * (1 - ratio)));
-
-export type WarningKind = 'collapse' | 'min-channels' | 'global-wipe' | 'cliff' | 'bottleneck' | 'unprunable' | 'target';
-
-export interface PlanWarning {
-  kind: WarningKind;
-  group?: number;
-  layers?: string[];
-  message: string;
-  numbers: Record<string, number>;
-  fix: string;
-}
 
 export interface WarningInput {
   groups: PlanGroup[];
@@ -46,11 +37,12 @@ export function planWarnings(w: WarningInput): PlanWarning[] {
     if (k <= 1 && n > 1) {
       out.push({ kind: 'collapse', group: id, layers, numbers: { channels: n, kept: k },
         message: `group ${id} (${layers[0]}) is left with ${k} of ${n} channels: the layer has collapsed`,
-        fix: w.strategy === 'sensitivity' ? 'lower the target or raise --min-channels' : 'lower the target, raise --min-channels, or use the sensitivity strategy' });
+        fix: w.strategy === 'sensitivity' ? 'lower the target or raise the minimum channels per group' : 'lower the target, raise the minimum channels per group, or use the sensitivity strategy',
+        options: w.strategy === 'sensitivity' ? ['target', 'minChannels'] : ['target', 'minChannels', 'strategy'] });
     } else if (k < w.minChannels && n >= w.minChannels) {
       out.push({ kind: 'min-channels', group: id, layers, numbers: { channels: n, kept: k, minChannels: w.minChannels },
-        message: `group ${id} (${layers[0]}) keeps ${k} channels, fewer than --min-channels ${w.minChannels}`,
-        fix: 'lower the target or the ratio of this group' });
+        message: `group ${id} (${layers[0]}) keeps ${k} channels, fewer than the minimum of ${w.minChannels}`,
+        fix: 'lower the target or the ratio of this group', options: ['target'] });
     }
     // a cliff at or below the planned ratio: the curve jumped between two scanned ratios the plan goes past
     if (pg.curve && k < n) {
@@ -67,7 +59,7 @@ export function planWarnings(w: WarningInput): PlanWarning[] {
       if (jump && jump.b - jump.a >= 0.1 && jump.b - jump.a >= 0.5 * planned) {
         out.push({ kind: 'cliff', group: id, layers, numbers: { plannedRatio: r, cliffFrom: jump.from, cliffTo: jump.to, lossBefore: jump.a, lossAfter: jump.b },
           message: `group ${id} (${layers[0]}): its scan loss jumps from ${jump.a.toFixed(3)} to ${jump.b.toFixed(3)} between ${pct(jump.from)} and ${pct(jump.to)}, and the plan prunes ${pct(r)}`,
-          fix: `keep this group at or below ${pct(jump.from)} (--max-ratio, or a plan entry)` });
+          fix: `keep this group at or below ${pct(jump.from)} (the maximum ratio, or a plan entry)`, options: ['maxRatio', 'plan'] });
       }
     }
   }
@@ -80,8 +72,8 @@ export function planWarnings(w: WarningInput): PlanWarning[] {
       if (want / n >= 0.9 && median < 0.5) {
         out.push({ kind: 'global-wipe', group: pg.group.id, layers: pg.group.sources,
           numbers: { channels: n, thresholdWouldRemove: want, kept: keep.get(pg.group.id) ?? n, medianRatio: median },
-          message: `the global threshold would remove ${want} of ${n} channels of group ${pg.group.id} (${pg.group.sources[0]}) while the median group loses ${pct(median)}; capped at --max-ratio ${w.maxRatio}`,
-          fix: 'use the sensitivity or uniform strategy, or a criterion normalised per layer (lamp)' });
+          message: `the global threshold would remove ${want} of ${n} channels of group ${pg.group.id} (${pg.group.sources[0]}) while the median group loses ${pct(median)}; capped at the maximum ratio ${w.maxRatio}`,
+          fix: 'use the sensitivity or uniform strategy, or a criterion normalised per layer (lamp)', options: ['strategy', 'criterion'] });
       }
     }
   }
@@ -128,7 +120,7 @@ function bottlenecks(w: WarningInput): PlanWarning[] {
       out.push({ kind: 'bottleneck', group: id, layers: pg.group.sources,
         numbers: { kept: kept(id), channels: units.get(id)!, narrowestNeighbour: narrowest },
         message: `group ${id} (${pg.group.sources[0]}) keeps ${kept(id)} channels, a quarter or less of its narrowest neighbour (${narrowest}): a bottleneck the original did not have`,
-        fix: 'cap this group\'s ratio (--max-ratio, or a plan entry for it)' });
+        fix: 'cap this group\'s ratio (the maximum ratio, or a plan entry for it)', options: ['maxRatio', 'plan'] });
     }
   }
   return out;

@@ -1,52 +1,12 @@
-import type { CostSummary } from '../cost/cost.js';
-import type { GroupInfo } from '../deps/types.js';
-import type { Dim, Model } from '../ir/graph.js';
+import type { InputValue, InspectResult } from '../../shared/types.js';
+import { COST_BASIS, type CostSummary } from '../cost/cost.js';
+import type { Model } from '../ir/graph.js';
 import type { ShapeResult } from '../shapes/types.js';
 import { runtimeInputs } from '../shapes/inputs.js';
 
-/** The plain, serialisable result of `inspect` (the CLI's --json and the extension's model view). */
-export interface InspectResult {
-  file: string;
-  format: string;
-  irVersion: number;
-  opsets: { domain: string; version: number }[];
-  producer: string;
-  metadata: Record<string, string>;
-  inputs: { name: string; shape: Dim[] | null; type: string }[];
-  outputs: { name: string; shape: Dim[] | null; type: string }[];
-  /** The concrete input shapes every number below is stated for. */
-  inputShapes: Record<string, number[]>;
-  /** Dynamic input dims that were given default values (pass --input-shape to choose). */
-  assumedDims: string[];
-  shapeMethod: ShapeResult['method'];
-  /** Values whose shapes are unknown, and why; their costs count as zero. */
-  unknownShapes: number;
-  warnings: string[];
-  nodeCount: number;
-  opCounts: Record<string, number>;
-  params: number;
-  macs: number;
-  computeMacs: number;
-  weightBytes: number;
-  activationBytes: number;
-  peakActivationBytes: number;
-  subgraphCount: number;
-  /** Channel dependency groups: which channels must be removed together, and whether they can be. */
-  groups?: GroupInfo[];
-  layers: {
-    name: string;
-    op: string;
-    params: number;
-    macs: number;
-    kind: string;
-    outChannels?: number;
-    inShapes: (number[] | null)[];
-    outShapes: (number[] | null)[];
-    activationBytes: number;
-  }[];
-}
+export type { InspectResult } from '../../shared/types.js';
 
-export function buildInspectResult(model: Model, shapes: ShapeResult, cost: CostSummary, assumed: string[]): InspectResult {
+export function buildInspectResult(model: Model, shapes: ShapeResult, cost: CostSummary, assumed: string[], inputValues: InputValue[] = []): InspectResult {
   const opCounts: Record<string, number> = {};
   let nodeCount = 0;
   let subgraphCount = 0;
@@ -68,6 +28,7 @@ export function buildInspectResult(model: Model, shapes: ShapeResult, cost: Cost
     outputs: model.graph.outputs.map((o) => ({ name: o.name, shape: o.shape ?? null, type: o.dtype })),
     inputShapes: shapes.inputs,
     assumedDims: assumed,
+    inputValues,
     shapeMethod: shapes.method,
     unknownShapes: shapes.unknown.length,
     warnings: shapes.warning ? [shapes.warning] : [],
@@ -80,6 +41,7 @@ export function buildInspectResult(model: Model, shapes: ShapeResult, cost: Cost
     activationBytes: cost.activationBytes,
     peakActivationBytes: cost.peakActivationBytes,
     subgraphCount,
+    basis: COST_BASIS,
     layers: cost.layers,
   };
 }

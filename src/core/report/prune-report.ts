@@ -1,27 +1,28 @@
 /** The report written beside a pruned model: `<name>.report.json` (everything) and `<name>.report.md` (readable). */
 import * as path from 'node:path';
-import type { PruneReport } from '../prune.js';
+import type { PruneReport } from '../../shared/types.js';
 import { writeTextAtomic } from '../util/atomic.js';
 
 const si = (n: number) => (Math.abs(n) >= 1e9 ? `${(n / 1e9).toFixed(2)}G` : Math.abs(n) >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : Math.abs(n) >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
 const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(1)} %` : '-');
 
-export function reportPaths(out: string): { json: string; markdown: string } {
+/** The files written beside a saved variant. */
+export function reportPaths(out: string): { json: string; markdown: string; recipe: string } {
   const base = out.replace(/\.onnx$/i, '');
-  return { json: `${base}.report.json`, markdown: `${base}.report.md` };
+  return { json: `${base}.report.json`, markdown: `${base}.report.md`, recipe: `${base}.recipe.json` };
 }
 
 export function writePruneReports(r: PruneReport, out: string): { json: string; markdown: string } {
-  const paths = reportPaths(out);
-  writeTextAtomic(paths.json, JSON.stringify({ ...r, reports: paths }, null, 2) + '\n', { overwrite: true });
-  writeTextAtomic(paths.markdown, pruneMarkdown(r), { overwrite: true });
-  return paths;
+  const { json, markdown } = reportPaths(out);
+  writeTextAtomic(json, JSON.stringify({ ...r, reports: { json, markdown } }, null, 2) + '\n', { overwrite: true });
+  writeTextAtomic(markdown, pruneMarkdown(r), { overwrite: true });
+  return { json, markdown };
 }
 
 export function pruneMarkdown(r: PruneReport): string {
   const predicted = new Map(r.recipe?.groups.map((g) => [g.id, g.predictedLoss]));
   const lines = [
-    `# Pruning report: ${path.basename(r.output)}`,
+    `# Pruning report: ${path.basename(r.output ?? r.input)}`,
     '',
     `From \`${r.input}\`${r.recipe ? `, plan: **${r.recipe.settings.strategy}** strategy, target ${JSON.stringify(r.recipe.settings.target)}` : ''}; ` +
       `channels chosen by ${r.criterion} (${r.reduce} over each group's members).`,
@@ -36,7 +37,7 @@ export function pruneMarkdown(r: PruneReport): string {
     lines.push(`| latency (measured, ${r.latency.threads || 'all'} threads, median of ${r.latency.runs}) | ${r.latency.beforeMs.toFixed(2)} ms | ${r.latency.afterMs.toFixed(2)} ms | ${r.latency.speedup.toFixed(2)}× faster |`);
   }
   if (r.accuracy) {
-    lines.push(`| top-1 on ${r.accuracy.samples} labelled samples | ${(100 * r.accuracy.before).toFixed(1)} % | ${(100 * r.accuracy.after).toFixed(1)} % | ${(100 * (r.accuracy.after - r.accuracy.before)).toFixed(1)} points |`);
+    lines.push(`| top-1 on ${r.accuracy.data} | ${(100 * r.accuracy.before).toFixed(1)} % | ${(100 * r.accuracy.after).toFixed(1)} % | ${(100 * (r.accuracy.after - r.accuracy.before)).toFixed(1)} points |`);
   }
   if (r.recipe?.predicted.loss !== undefined) {
     lines.push('', `Predicted loss (${r.recipe.settings.scan?.metric ?? 'scan metric'}, sum over groups pruned alone): ${r.recipe.predicted.loss.toFixed(4)}.`);
@@ -51,7 +52,10 @@ export function pruneMarkdown(r: PruneReport): string {
     for (const w of r.recipe.warnings) lines.push(`- **${w.kind}**: ${w.message}. *Fix:* ${w.fix}.`);
   }
   const v = r.verification;
-  lines.push('', `Verified against the masked original: max relative error ${v.maxRelError.toExponential(2)} (tolerance ${v.tolerance}).`);
+  const on = `${v.inputs.random.seeds.length} seeded random inputs${v.inputs.real ? ` and ${v.inputs.real.description}` : ''}`;
+  lines.push('', `Verified against the masked original on ${on}: max relative error ${v.maxRelError.toExponential(2)} ` +
+    `(tolerance: ${v.tolerance.method}, at least ${v.tolerance.relativeFloor} of each output's scale).`);
+  lines.push('', `Params: ${r.basis.params}. MACs: ${r.basis.macs}.`);
   lines.push('', 'No fine-tuning was done: accuracy lost here is what pruning alone costs.');
   return lines.join('\n') + '\n';
 }

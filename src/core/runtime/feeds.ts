@@ -1,73 +1,99 @@
-import type { LabelledSet } from '../data/labelled.js';
+/** Synthetic model inputs: seeded Gaussian floats, and for scalar or integer inputs values the model itself suggests. */
+import type { InputValue } from '../../shared/types.js';
 import { PruneLensError } from '../errors.js';
 import type { DType } from '../ir/dtype.js';
-import type { Model } from '../ir/graph.js';
+import type { Graph, Model } from '../ir/graph.js';
 import { runtimeInputs } from '../shapes/inputs.js';
-import { ort } from './ort.js';
+import { gaussian, rng } from '../util/random.js';
+import { ort, type Feeds } from './ort.js';
 
-/** Deterministic PRNG (mulberry32) so synthetic inputs are the same on every run for a seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+const INTEGER: DType[] = ['int64', 'int32', 'int16', 'int8', 'uint8', 'uint16', 'uint32', 'uint64', 'bool'];
+const COMPARE = new Set(['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual']);
+/** Ops an input may pass through before it is compared (a selector cast or reshaped first). */
+const PASS = new Set(['Cast', 'Identity', 'Reshape', 'Squeeze', 'Unsqueeze', 'Flatten']);
+
+/**
+ * Values for integer and boolean inputs (a branch selector, a sample rate, a length): the user's, else the first
+ * constant the model compares the input with (e.g. `If(Equal(sr, 16000))` → 16000), else 0 (safe as token ids and
+ * masks). Float inputs get Gaussian samples and are not listed.
+ */
+export function chooseInputValues(model: Model, given: Record<string, number> = {}): InputValue[] {
+  const out: InputValue[] = [];
+  for (const input of runtimeInputs(model)) {
+    if (!INTEGER.includes(input.dtype)) {
+      if (input.name in given) throw new PruneLensError(`'${input.name}' is a ${input.dtype} input; values are chosen only for integer inputs`, { option: 'inputValues' });
+      continue;
+    }
+    const candidates = comparedConstants(model.graph, input.name);
+    if (input.name in given) {
+      const v = given[input.name];
+      if (!Number.isInteger(v)) throw new PruneLensError(`${input.name} takes whole numbers, got ${v}`, { option: 'inputValues' });
+      out.push({ name: input.name, value: v, from: 'given', ...(candidates.length ? { candidates } : {}) });
+    } else if (candidates.length) {
+      out.push({ name: input.name, value: candidates[0], from: 'model', candidates });
+    } else {
+      out.push({ name: input.name, value: 0, from: 'default' });
+    }
+  }
+  for (const k of Object.keys(given)) {
+    if (!runtimeInputs(model).some((i) => i.name === k)) throw new PruneLensError(`the model has no input '${k}'`, { option: 'inputValues' });
+  }
+  return out;
 }
 
-export function gaussian(next: () => number): () => number {
-  return () => {
-    const u = Math.max(next(), 1e-12);
-    const v = next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+/** Constants a value is compared with (through casts and reshapes), in graph order, each once. */
+function comparedConstants(graph: Graph, value: string): number[] {
+  const found: number[] = [];
+  const seen = new Set<string>();
+  const walk = (g: Graph, v: string) => {
+    if (seen.has(v)) return;
+    seen.add(v);
+    for (const sub of g.allGraphs()) {
+      for (const n of sub.nodes) {
+        if (!n.inputs.includes(v)) continue;
+        if (PASS.has(n.opType) && n.outputs[0]) walk(sub, n.outputs[0]);
+        if (!COMPARE.has(n.opType)) continue;
+        const other = n.inputs.find((x) => x && x !== v);
+        const t = other ? sub.constant(other) : undefined;
+        if (t && t.size === 1) {
+          const c = Number(t.toNumbers()[0]);
+          if (Number.isFinite(c) && !found.includes(c)) found.push(c);
+        }
+      }
+    }
   };
+  walk(graph, value);
+  return found;
 }
 
-/** Synthetic inputs: standard normal floats, zeros for integer ids and booleans (safe as token ids and masks). */
-export function syntheticFeeds(model: Model, shapes: Record<string, number[]>, seed = 1): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
+/** Synthetic inputs: standard normal floats; integer inputs filled with their chosen value. */
+export function syntheticFeeds(model: Model, shapes: Record<string, number[]>, seed = 1, given: Record<string, number> = {}): Feeds {
+  const feeds: Feeds = {};
   const normal = gaussian(rng(seed));
+  const values = new Map(chooseInputValues(model, given).map((v) => [v.name, v.value]));
   for (const input of runtimeInputs(model)) {
     const dims = shapes[input.name];
-    if (!dims) throw new PruneLensError(`no shape for input '${input.name}'`);
-    feeds[input.name] = makeTensor(input.dtype, dims, normal);
+    if (!dims) throw new PruneLensError(`no shape for input '${input.name}'`, { option: 'inputShapes' });
+    feeds[input.name] = makeTensor(input.dtype, dims, normal, values.get(input.name) ?? 0);
   }
   return feeds;
 }
 
-function makeTensor(dtype: DType, dims: number[], normal: () => number): ort.Tensor {
+function makeTensor(dtype: DType, dims: number[], normal: () => number, value: number): ort.Tensor {
   const n = dims.reduce((a, b) => a * b, 1);
   switch (dtype) {
     case 'float32': return new ort.Tensor('float32', Float32Array.from({ length: n }, normal), dims);
     case 'float64': return new ort.Tensor('float64', Float64Array.from({ length: n }, normal), dims);
-    case 'int64': return new ort.Tensor('int64', new BigInt64Array(n), dims);
-    case 'int32': return new ort.Tensor('int32', new Int32Array(n), dims);
-    case 'uint8': return new ort.Tensor('uint8', new Uint8Array(n), dims);
-    case 'int8': return new ort.Tensor('int8', new Int8Array(n), dims);
-    case 'bool': return new ort.Tensor('bool', new Uint8Array(n), dims);
     case 'float16': return new ort.Tensor('float16', new Uint16Array(n), dims);
-    default: throw new PruneLensError(`cannot make synthetic data for an input of type ${dtype}`);
+    case 'int64': return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(value)), dims);
+    case 'uint64': return new ort.Tensor('uint64', new BigUint64Array(n).fill(BigInt(Math.max(value, 0))), dims);
+    case 'int32': return new ort.Tensor('int32', new Int32Array(n).fill(value), dims);
+    case 'uint32': return new ort.Tensor('uint32', new Uint32Array(n).fill(value), dims);
+    case 'int16': return new ort.Tensor('int16', new Int16Array(n).fill(value), dims);
+    case 'uint16': return new ort.Tensor('uint16', new Uint16Array(n).fill(value), dims);
+    case 'int8': return new ort.Tensor('int8', new Int8Array(n).fill(value), dims);
+    case 'uint8': return new ort.Tensor('uint8', new Uint8Array(n).fill(value), dims);
+    case 'bool': return new ort.Tensor('bool', new Uint8Array(n).fill(value ? 1 : 0), dims);
+    default: throw new PruneLensError(`cannot make synthetic data for an input of type ${dtype}`, { code: 'unsupported' });
   }
-}
-
-/** Samples start … start+n−1 of a labelled set as one float32 batch. */
-export function sampleTensor(set: LabelledSet, start: number, n: number): ort.Tensor {
-  const per = set.sampleDims.reduce((a, b) => a * b, 1);
-  return new ort.Tensor('float32', set.inputs.subarray(start * per, (start + n) * per), [n, ...set.sampleDims]);
-}
-
-/** The first `count` samples as feeds of the model's only input, in batches of the size that input is shaped for. */
-export function sampleFeeds(model: Model, shapes: Record<string, number[]>, set: LabelledSet, count: number): Record<string, ort.Tensor>[] {
-  const inputs = runtimeInputs(model);
-  if (inputs.length !== 1) throw new PruneLensError(`real samples can feed a model with one input; this one has ${inputs.length}`);
-  const { name } = inputs[0];
-  const [batch, ...dims] = shapes[name];
-  if (dims.join('x') !== set.sampleDims.join('x')) {
-    throw new PruneLensError(`${set.description}: samples are ${set.sampleDims.join('x')}, input '${name}' takes ${dims.join('x')}`);
-  }
-  if (set.count < batch) throw new PruneLensError(`${set.description}: fewer samples than the batch of ${batch}`);
-  const batches = Math.max(1, Math.floor(Math.min(count, set.count) / batch));
-  return Array.from({ length: batches }, (_, i) => ({ [name]: sampleTensor(set, i * batch, batch) }));
 }

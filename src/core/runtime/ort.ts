@@ -1,42 +1,111 @@
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { PruneLensError } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import { encodeOnnx } from '../formats/onnx/save.js';
 
 export { ort };
+
+// ONNX Runtime's native log goes straight to stderr: failures reach the user as our one-line errors instead.
+ort.env.logLevel = 'fatal';
 
 export interface SessionOptions {
   /** Intra-op threads; 0 lets ONNX Runtime decide. */
   threads?: number;
   /** Graph optimisations: 'all' for timing real latency, 'basic' for probing intermediate values. */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  externalDataDir?: string;
+}
+
+export type Feeds = Record<string, ort.Tensor>;
+
+/**
+ * An ONNX Runtime session whose failures are PruneLensErrors: one line naming the node, the inputs it was fed (shapes,
+ * and values of scalar or integer inputs) and the option that changes them.
+ */
+export class Session {
+  constructor(private readonly inner: ort.InferenceSession, private readonly label: string) {}
+
+  get inputNames(): readonly string[] {
+    return this.inner.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.inner.outputNames;
+  }
+
+  async run(feeds: Feeds, fetches?: readonly string[]): Promise<ort.InferenceSession.ReturnType> {
+    try {
+      return await (fetches ? this.inner.run(feeds, fetches) : this.inner.run(feeds));
+    } catch (e) {
+      throw runFailure(e, this.label, feeds);
+    }
+  }
+
+  release(): Promise<void> {
+    return this.inner.release();
+  }
 }
 
 /**
- * Creates an ONNX Runtime session from an IR model (serialised in memory) or a file path. External data
- * resolves against the model's own folder.
+ * Creates a session from an IR model (serialised in memory), bytes or a file path. External data resolves against
+ * the model's own folder.
  */
-export async function createSession(
-  source: Model | Uint8Array | string,
-  opts: SessionOptions & { externalDataDir?: string } = {},
-): Promise<ort.InferenceSession> {
+export async function createSession(source: Model | Uint8Array | string, opts: SessionOptions = {}): Promise<Session> {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: ['cpu'],
     graphOptimizationLevel: opts.optimization ?? 'all',
     intraOpNumThreads: opts.threads ?? 0,
     interOpNumThreads: 1,
-    logSeverityLevel: 3,
+    logSeverityLevel: 4,
   };
   let dir = opts.externalDataDir;
   let input: Uint8Array | string;
-  if (typeof source === 'string') input = source;
-  else if (source instanceof Uint8Array) input = source;
-  else {
+  let label: string;
+  if (typeof source === 'string') {
+    input = source;
+    label = path.basename(source);
+  } else if (source instanceof Uint8Array) {
+    input = source;
+    label = 'the model';
+  } else {
     input = encodeOnnx(source);
+    label = source.path ? path.basename(source.path) : 'the model';
     if (!dir && source.path) dir = path.dirname(source.path);
   }
-  if (dir && typeof input !== 'string') {
-    options.extra = { session: { model_external_initializers_file_folder_path: dir } };
+  if (dir && typeof input !== 'string') options.extra = { session: { model_external_initializers_file_folder_path: dir } };
+  try {
+    const s = typeof input === 'string' ? await ort.InferenceSession.create(input, options) : await ort.InferenceSession.create(input, options);
+    return new Session(s, label);
+  } catch (e) {
+    throw new PruneLensError(`ONNX Runtime cannot load ${label}: ${firstLine(e)}`, { code: 'runtime-failed', cause: e });
   }
-  return typeof input === 'string' ? ort.InferenceSession.create(input, options) : ort.InferenceSession.create(input, options);
+}
+
+/** ONNX Runtime's message, first line, without its source-file prefix. */
+export function firstLine(e: unknown): string {
+  const msg = String((e as Error)?.message ?? e).split('\n')[0].trim();
+  return msg.replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/, '').replace(/^[\w/.-]+\.(cc|h):\d+\s+[\w:<>~ ]+\)?\s*/, '');
+}
+
+/** What the failing node and the feeds were, as one line. */
+function runFailure(e: unknown, label: string, feeds: Feeds): PruneLensError {
+  const raw = String((e as Error)?.message ?? e);
+  // a node inside an If branch fails inside the If: name the innermost one
+  const nodes = [...raw.matchAll(/running (\w+) node\. Name:'([^']*)'/g)];
+  const node = nodes[nodes.length - 1];
+  const statuses = [...raw.matchAll(/Status Message:\s*([^\n]*)/g)];
+  let status = statuses.length ? statuses[statuses.length - 1][1] : firstLine(e);
+  status = status.replace(/^Non-zero status code returned while running.*?Status Message:\s*/, '');
+  const fed = Object.entries(feeds).map(([k, t]) => {
+    const dims = t.dims.length ? t.dims.join('x') : 'scalar';
+    const scalar = t.size === 1 && t.type !== 'float32' && t.type !== 'float16' ? ` = ${String((t.data as ArrayLike<unknown>)[0])}` : '';
+    return `${k}=${dims}${scalar}`;
+  });
+  const integerInputs = Object.values(feeds).some((t) => t.size === 1 && t.type !== 'float32' && t.type !== 'float16');
+  const aboutShapes = /shape|dim|size|broadcast/i.test(status);
+  return new PruneLensError(
+    `ONNX Runtime failed running ${node ? `${node[1]} '${node[2]}'` : label} with inputs ${fed.join(', ')}: ${status.trim()}`,
+    { code: 'runtime-failed', option: integerInputs && !aboutShapes ? 'inputValues' : 'inputShapes', cause: e },
+  );
 }

@@ -1,15 +1,14 @@
 /** The scan's units of work: one per dependency group (structured) or per weighted layer (unstructured). */
-import { analyzeDependencies, describeGroup } from '../deps/analyze.js';
+import type { ScanResult, ScanTargetResult } from '../../shared/types.js';
+import type { Analysis } from '../analysis.js';
+import { classCount, keepCount, type SelectOptions } from '../criteria/select.js';
+import { cloneModel } from '../formats/index.js';
+import { encodeOnnx } from '../formats/onnx/save.js';
 import type { Model } from '../ir/graph.js';
 import type { ShapeResult } from '../shapes/types.js';
-import { planSuffix } from './instrument.js';
-import { valueBytes } from './runs.js';
-import { decodeOnnx } from '../formats/onnx/load.js';
-import { encodeOnnx } from '../formats/onnx/save.js';
-import { selectByRatio, type SelectOptions } from '../surgery/select.js';
 import { applyMask } from '../surgery/twin.js';
-import type { MaskSite } from './instrument.js';
-import type { ScanResult, ScanTargetResult } from './scan.js';
+import { planSuffix, type MaskSite } from './instrument.js';
+import { valueBytes } from './runs.js';
 import { groupTarget, layerTargets, type MaskArray, type MaskPlacement } from './targets.js';
 
 export interface Step {
@@ -42,34 +41,42 @@ export interface Job {
 const selected = (only: string[] | undefined, keys: (string | number)[]) => !only || keys.some((k) => only.includes(String(k)));
 
 export function groupJobs(
-  model: Model,
-  shapes: ShapeResult,
-  layerMacs: Map<string, number>,
+  a: Analysis,
   opts: SelectOptions & { only?: string[]; maskAt?: MaskPlacement },
   skipped: ScanResult['skipped'],
 ): Job[] {
-  const dep = analyzeDependencies(model, shapes);
+  const { model, dep, shapes } = a;
   const jobs: Job[] = [];
-  for (const g of dep.groups) {
-    const info = describeGroup(g, model);
-    if (!selected(opts.only, [g.id, ...info.sources, ...info.members.map((m) => m.node)])) continue;
-    const t = info.prunable ? groupTarget(model, dep, g, layerMacs, shapes, opts.maskAt) : info.reason!;
+  // one removal state for every step: a step sets its group, reads what it saves, and sets it back
+  const state = a.estimator.state();
+  for (const info of a.infos) {
+    const g = dep.groups[info.id];
+    if (!selected(opts.only, [info.id, ...info.sources, ...info.members.map((m) => m.node)])) continue;
+    const t = info.prunable && g ? groupTarget(model, dep, g, shapes, opts.maskAt) : info.reason!;
     if (typeof t === 'string') {
-      skipped.push({ id: g.id, sources: info.sources, reason: t });
+      skipped.push({ id: info.id, sources: info.sources, reason: t });
       continue;
     }
     jobs.push({
       kind: 'group',
       id: g.id,
-      info: { kind: 'group', id: g.id, sources: info.sources, members: info.members, channels: g.units.length, params: info.params, macs: t.macs },
+      info: { kind: 'group', id: g.id, sources: info.sources, members: info.members, channels: g.units.length, params: info.params, macs: info.macs },
       sites: t.sites,
       step(ratio) {
-        const { remove } = selectByRatio(model.graph, g, ratio, opts);
-        return { remove, key: remove.join(','), masks: t.masks(remove), kept: g.units.length - remove.length, removed: remove.length, ...t.saved(remove) };
+        const keep = keepCount(g.units.length, g.pinned.size, ratio, opts, classCount(g));
+        const remove = ratio > 0 ? a.choose(g, keep, opts) : [];
+        const before = state.totals();
+        state.setGroup(g.id, a.estimator.countsOfUnits(g, remove));
+        const after = state.totals();
+        state.setGroup(g.id, []);
+        return {
+          remove, key: remove.join(','), masks: t.masks(remove), kept: g.units.length - remove.length, removed: remove.length,
+          params: before.params - after.params, macs: before.macs - after.macs,
+        };
       },
       twin: g.fixes.some((f) => f.kind === 'norm')
         ? (remove) => {
-            const twin = decodeOnnx(encodeOnnx(model), model.path);
+            const twin = cloneModel(model);
             applyMask(twin, dep, [{ group: g.id, remove }]);
             return encodeOnnx(twin);
           }

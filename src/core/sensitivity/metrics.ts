@@ -3,17 +3,12 @@
  * or [N, T, K] per position) get top-1 agreement and KL of the softmax; every output gets relative L2 error and
  * cosine similarity; labels add accuracy and top-5.
  */
-export type MetricName = 'agreement' | 'kl' | 'rel-l2' | 'cosine' | 'accuracy' | 'top5';
+import type { MetricName, Metrics } from '../../shared/types.js';
+import { PruneLensError } from '../errors.js';
+
+export type { MetricName, Metrics } from '../../shared/types.js';
 export const METRICS: MetricName[] = ['agreement', 'kl', 'rel-l2', 'cosine', 'accuracy', 'top5'];
 
-export interface Metrics {
-  agreement?: number;
-  kl?: number;
-  'rel-l2': number;
-  cosine: number;
-  accuracy?: number;
-  top5?: number;
-}
 
 export interface OutputRef {
   name: string;
@@ -100,6 +95,9 @@ export function accuracy(logits: Float32Array, k: number, labels: Int32Array): {
   let top1 = 0;
   let top5 = 0;
   for (let i = 0; i < labels.length; i++) {
+    if (!(labels[i] >= 0 && labels[i] < k)) {
+      throw new PruneLensError(`label ${labels[i]} of sample ${i} is not one of the model's ${k} classes (0…${k - 1})`, { option: 'labels' });
+    }
     const row = logits.subarray(i * k, (i + 1) * k);
     const v = row[labels[i]];
     let better = 0;

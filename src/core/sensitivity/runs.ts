@@ -1,7 +1,7 @@
 /** ONNX Runtime plumbing of a scan: batch size, dense runs with exposed values, stitching chunk outputs. */
 import * as path from 'node:path';
 import { sliceFeeds, type CalibrationSet } from '../data/calibration.js';
-import { PruneLensError, throwIfCancelled } from '../errors.js';
+import { invalid, throwIfCancelled } from '../errors.js';
 import { bytesPerElement } from '../ir/dtype.js';
 import type { Model } from '../ir/graph.js';
 import { createSession, ort } from '../runtime/ort.js';
@@ -21,10 +21,10 @@ const RUN_BYTES = 256 * 2 ** 20;
 export function batchSize(model: Model, count: number, batch?: number, peakBytesPerSample = 0): number {
   const fixed = runtimeInputs(model).map((i) => i.shape?.[0]).find((d): d is number => typeof d === 'number' && d > 0);
   if (fixed !== undefined) {
-    if (count % fixed) throw new PruneLensError(`the model takes a fixed batch of ${fixed}: use a multiple of ${fixed} samples`);
+    if (count % fixed) throw invalid('samples', `the model takes a fixed batch of ${fixed}: use a multiple of ${fixed} samples`);
     return fixed;
   }
-  if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) throw new PruneLensError(`--batch must be a positive whole number`);
+  if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) throw invalid('batch', `expects a whole number ≥ 1, got ${batch}`);
   return Math.min(batch ?? autoBatch(peakBytesPerSample), count);
 }
 

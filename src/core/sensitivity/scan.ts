@@ -7,136 +7,68 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AnalyseOptions } from '../api.js';
-import { computeCost } from '../cost/cost.js';
-import { loadCalibration, sliceFeeds, type CalibrationOptions, type CalibrationSet } from '../data/calibration.js';
-import type { GroupInfo } from '../deps/types.js';
-import { PruneLensError, throwIfCancelled } from '../errors.js';
-import { loadModel } from '../formats/index.js';
-import { createSession, ort } from '../runtime/ort.js';
-import { computeShapes, resolveInputShapes } from '../shapes/index.js';
-import type { SelectOptions } from '../surgery/select.js';
+import type { MetricName, ScanPoint, ScanResult, ScanSettingsInput } from '../../shared/types.js';
+import type { Analysis } from '../analysis.js';
+import { COST_BASIS } from '../cost/cost.js';
+import { loadCalibration, sliceFeeds, type CalibrationSet } from '../data/calibration.js';
+import { parsePreprocess } from '../data/preprocess.js';
+import { invalid, PruneLensError, throwIfCancelled } from '../errors.js';
+import type { TaskOptions } from '../progress.js';
+import { createSession, ort, type Session } from '../runtime/ort.js';
 import { writeTextAtomic } from '../util/atomic.js';
-import { fileSha256, sha256 } from '../util/hash.js';
+import { sha256 } from '../util/hash.js';
 import { buildInstrumented } from './instrument.js';
 import { batchJobs, groupJobs, layerJobs, type Job, type Step } from './jobs.js';
-import { compareOutput, describeOutput, lossOf, type MetricName, type Metrics, type OutputRef } from './metrics.js';
+import { compareOutput, describeOutput, lossOf, METRICS, type Metrics, type OutputRef } from './metrics.js';
 import { autoBatch, batchSize, concatChunks, denseRun, maskType, tile, toFloat32 } from './runs.js';
 import type { MaskPlacement } from './targets.js';
 
-export const DEFAULT_RATIOS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
-export const SCAN_VERSION = 1;
+export type { ScanPoint, ScanResult, ScanTargetResult } from '../../shared/types.js';
 
-export interface ScanOptions extends AnalyseOptions, CalibrationOptions, SelectOptions {
-  ratios?: number[];
-  /** Headline metric (all are computed); default agreement for classifiers (KL on synthetic data), rel-l2 otherwise. */
-  metric?: MetricName;
-  mode?: 'structured' | 'unstructured';
-  /** The output the headline metric is read from (default: the first). */
-  output?: string;
-  /** Samples per ONNX Runtime run. */
-  batch?: number;
-  /** Budget for cached dense values (the frontiers of the suffixes); targets beyond it run from the inputs. */
-  maxMemoryMB?: number;
-  /** Where results are cached by model hash + settings + data; none = no cache. */
-  cacheDir?: string;
-  threads?: number;
-  /** Scan only these group ids (structured) or layer names (unstructured). */
-  only?: string[];
+export const DEFAULT_RATIOS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+export const SCAN_VERSION = 2;
+
+export interface ScanOptions extends ScanSettingsInput, TaskOptions {
   /** Where structured masks go (see MaskPlacement); 'weights' is the masked twin itself, for checks and benchmarks. */
   maskAt?: MaskPlacement;
-  /**
-   * Evaluate several steps in one run (the samples stacked once per step, each copy with its own masks) when all
-   * samples fit one run. Off by default: on ONNX Runtime's CPU provider the copies cost more than the saved runs
-   * (example model, 54 steps of 32 samples: 104–117 ms stacked vs 65–82 ms one step a run).
-   */
-  stackSteps?: boolean;
   /** Run each step from the graph inputs (for measuring what prefix reuse buys). */
   noPrefixReuse?: boolean;
 }
 
-export interface ScanPoint {
-  ratio: number;
-  /** Channels kept (structured) or weights kept (unstructured). */
-  kept: number;
-  removed: number;
-  /** Params and compute MACs really removed if pruned (unstructured: params zeroed, MACs unchanged). */
-  paramsRemoved: number;
-  macsRemoved: number;
-  metrics: Metrics;
-  /** Degradation under the headline metric, ≥ 0 (see lossOf). */
-  loss: number;
-  outputs?: Record<string, Metrics>;
+/** Checks scan options that do not need the model (front ends call it before any work). */
+export function checkScanOptions(opts: ScanSettingsInput): void {
+  if (opts.ratios && (opts.ratios.length === 0 || opts.ratios.some((r) => !(r > 0 && r < 1)))) {
+    throw invalid('ratios', `fractions in (0, 1) are scanned, e.g. 0.1,0.3,0.5; got ${opts.ratios.join(',')}`);
+  }
+  if (opts.metric && !METRICS.includes(opts.metric)) throw invalid('metric', `one of ${METRICS.join(', ')}, got '${opts.metric}'`);
+  if (opts.mode && opts.mode !== 'structured' && opts.mode !== 'unstructured') throw invalid('mode', `structured or unstructured, got '${opts.mode}'`);
+  for (const k of ['samples', 'batch', 'threads', 'seed'] as const) {
+    const v = opts[k];
+    if (v !== undefined && !(Number.isInteger(v) && v >= (k === 'threads' || k === 'seed' ? 0 : 1))) throw invalid(k, `expects a whole number${k === 'threads' || k === 'seed' ? '' : ' ≥ 1'}, got ${v}`);
+  }
+  if (opts.maxMemoryMB !== undefined && !(opts.maxMemoryMB >= 0)) throw invalid('maxMemoryMB', `expects megabytes ≥ 0, got ${opts.maxMemoryMB}`);
 }
 
-export interface ScanTargetResult {
-  kind: 'group' | 'layer';
-  /** Group id, or layer name in unstructured mode. */
-  id: number | string;
-  sources: string[];
-  members: GroupInfo['members'];
-  channels?: number;
-  params: number;
-  macs: number;
-  /** Mean loss over the scanned ratios: one number to rank targets by (higher = more sensitive). */
-  sensitivity: number;
-  points: ScanPoint[];
-}
-
-export interface ScanResult {
-  version: number;
-  model: { path: string; sha256: string; bytes: number; params: number; macs: number };
-  settings: {
-    mode: 'structured' | 'unstructured';
-    criterion: string;
-    reduce: string;
-    ratios: number[];
-    metric: MetricName;
-    output: string;
-    samples: number;
-    seed: number;
-    batch: number;
-    inputShapes: Record<string, number[]>;
-    roundTo?: number;
-    minChannels?: number;
-  };
-  data: { kind: CalibrationSet['kind']; description: string; samples: number; labelled: boolean; synthetic: boolean };
-  dense: { outputs: { name: string; dims: number[]; classes?: number }[]; metrics: Metrics };
-  targets: ScanTargetResult[];
-  skipped: { id: number | string; sources: string[]; reason: string }[];
-  timing: {
-    totalMs: number;
-    prepareMs: number;
-    denseMs: number;
-    sessionMs: number;
-    runMs: number;
-    steps: number;
-    runs: number;
-    /** Targets whose frontier did not fit maxMemoryMB and ran from the graph inputs. */
-    uncut: number;
-    threads: number;
-    cached: boolean;
-  };
-  notes: string[];
-}
-
-export async function scanModel(file: string, opts: ScanOptions = {}): Promise<ScanResult> {
+/**
+ * Scans a loaded model. Results are cached on disk (when `cacheDir` is given) by the model's hash (weights included),
+ * the data and the settings; a cancelled scan writes nothing.
+ */
+export async function scan(a: Analysis, opts: ScanOptions = {}): Promise<ScanResult> {
   const t0 = performance.now();
+  checkScanOptions(opts);
   const ratios = opts.ratios ?? DEFAULT_RATIOS;
-  if (ratios.length === 0 || ratios.some((r) => !(r > 0 && r < 1))) throw new PruneLensError(`--ratios must be in (0, 1), got ${ratios.join(',')}`);
   const mode = opts.mode ?? 'structured';
-  const model = await loadModel(file, opts);
-  const { shapes: inputShapes } = resolveInputShapes(model, opts.inputShapes);
-  const data = await loadCalibration(model, inputShapes, opts);
+  const { model, shapes, cost } = a;
+  const inputShapes = shapes.inputs;
+  const preprocess = typeof opts.preprocess === 'string' ? parsePreprocess(opts.preprocess) : opts.preprocess;
+  const data = await loadCalibration(model, inputShapes, { ...opts, preprocess, inputValues: a.givenValues });
   if ((opts.metric === 'accuracy' || opts.metric === 'top5') && !data.labels) {
-    throw new PruneLensError(`--metric ${opts.metric} needs labelled data (--data with labels)`);
+    throw invalid('metric', `${opts.metric} needs labelled data (data with labels)`);
   }
   throwIfCancelled(opts.signal);
-  const shapes = await computeShapes(model, inputShapes, { ...opts, method: opts.shapeMethod });
   const outputs = model.graph.outputs.map((o) => o.name);
-  const primary = opts.output ?? outputs[0];
-  if (!outputs.includes(primary)) throw new PruneLensError(`--output-name: the model has no output '${primary}' (outputs: ${outputs.join(', ')})`);
-  const cost = computeCost(model, shapes);
+  const primary = opts.outputName ?? outputs[0];
+  if (!outputs.includes(primary)) throw invalid('outputName', `the model has no output '${primary}' (outputs: ${outputs.join(', ')})`);
   const perSample = cost.peakActivationBytes / (Object.values(inputShapes)[0]?.[0] || 1);
   const batch = batchSize(model, data.count, opts.batch, perSample);
   // samples one run may take, when steps are stacked
@@ -146,6 +78,7 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
     mode,
     criterion: mode === 'structured' ? opts.criterion ?? 'l1' : 'magnitude',
     reduce: opts.reduce ?? 'mean',
+    withinGroup: opts.withinGroup ?? 'per-source',
     ratios,
     metric: opts.metric ?? 'agreement',
     output: primary,
@@ -156,19 +89,15 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
     roundTo: opts.roundTo,
     minChannels: opts.minChannels,
   };
-  const modelHash = fileSha256(file);
+  const modelHash = a.sha256();
   const cacheFile = opts.cacheDir ? path.join(opts.cacheDir, `scan-${cacheKey(modelHash, { ...settings, metric: opts.metric ?? ('auto' as MetricName) }, data, opts.only, opts.maskAt)}.json`) : undefined;
-  if (cacheFile && fs.existsSync(cacheFile)) {
-    try {
-      const hit = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as ScanResult;
-      if (hit.version === SCAN_VERSION) return { ...hit, timing: { ...hit.timing, cached: true } };
-    } catch { /* a damaged cache entry is recomputed */ }
-  }
+  const hit = cacheFile ? readCached(cacheFile) : undefined;
+  if (hit) return hit;
 
   const layerMacs = new Map(cost.layers.map((l) => [l.name, l.macs]));
   const skipped: ScanResult['skipped'] = [];
-  const jobs = mode === 'structured' ? groupJobs(model, shapes, layerMacs, opts, skipped) : layerJobs(model, layerMacs, opts);
-  if (jobs.length === 0) throw new PruneLensError(`nothing to scan: ${skipped[0]?.reason ?? 'no prunable group'}`);
+  const jobs = mode === 'structured' ? groupJobs(a, opts, skipped) : layerJobs(model, layerMacs, opts);
+  if (jobs.length === 0) throw new PruneLensError(`nothing to scan: ${skipped[0]?.reason ?? 'no prunable group'}`, { code: 'unsupported' });
   const budget = (opts.maxMemoryMB ?? 1024) * 2 ** 20;
   const batches = batchJobs(model, shapes, jobs, data.count, budget, !opts.noPrefixReuse);
   const uncut = jobs.filter((j) => !j.cut);
@@ -254,7 +183,7 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
      */
     async function stepRunner(job: Job): Promise<{ pack: number; run(s: Step[]): Promise<Map<string, Float32Array>[]>; release(): Promise<void> }> {
       const externalDataDir = model.path ? path.dirname(model.path) : undefined;
-      const runAll = async (session: ort.InferenceSession, names: string[], feedsFor: (ci: number, start: number, n: number) => Record<string, ort.Tensor>) => {
+      const runAll = async (session: Session, names: string[], feedsFor: (ci: number, start: number, n: number) => Record<string, ort.Tensor>) => {
         const outs = new Map<string, ort.Tensor[]>(names.map((o) => [o, []]));
         for (const [ci, [start, n]] of chunks.entries()) {
           throwIfCancelled(opts.signal);
@@ -280,7 +209,7 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
       }
       const inst = buildInstrumented(model, shapes, job.sites, job.cut);
       const session = await createSession(inst.bytes, { threads, externalDataDir });
-      const stackable = !!opts.stackSteps && chunks.length === 1 && job.sites.every((s) => s.perSample);
+      const stackable = !!opts.stack && chunks.length === 1 && job.sites.every((s) => s.perSample);
       const pack = stackable ? Math.max(1, Math.min(Math.floor(capacity / data.count), Math.floor(budget / Math.max(job.frontierBytes, 1)))) : 1;
       const frontierFeeds = (ci: number, start: number, n: number) => {
         const inputs = sliceFeeds(data, start, n);
@@ -324,7 +253,7 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
   // On noise a trained classifier predicts nearly one class, so top-1 agreement is all-or-nothing: KL is smooth.
   if (!opts.metric) settings.metric = ref.classes ? (data.kind === 'synthetic' ? 'kl' : 'agreement') : 'rel-l2';
   if ((settings.metric === 'accuracy' || settings.metric === 'top5') && !denseM.accuracy) {
-    throw new PruneLensError(`--metric ${settings.metric} needs labels and a classifier output [N, classes]`);
+    throw invalid('metric', `${settings.metric} needs labels and a classifier output [N, classes]`);
   }
   const targets = jobs.map((j) => {
     const points = results.get(j)!.map((p) => ({ ...p, loss: Math.max(0, lossOf(settings.metric, p.metrics, denseM)) }));
@@ -332,7 +261,7 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
   });
   const result: ScanResult = {
     version: SCAN_VERSION,
-    model: { path: path.resolve(file), sha256: modelHash, bytes: fs.statSync(file).size, params: cost.params, macs: cost.macs },
+    model: { path: model.path, sha256: modelHash, bytes: a.bytes(), params: cost.params, macs: cost.macs },
     settings,
     data: { kind: data.kind, description: data.description, samples: data.count, labelled: !!data.labels, synthetic: data.kind === 'synthetic' },
     dense: {
@@ -341,6 +270,7 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
     },
     targets,
     skipped,
+    basis: COST_BASIS,
     timing: {
       totalMs: performance.now() - t0,
       prepareMs,
@@ -352,14 +282,34 @@ export async function scanModel(file: string, opts: ScanOptions = {}): Promise<S
     },
     notes: notes(mode, data, ref),
   };
-  if (cacheFile) {
-    fs.mkdirSync(opts.cacheDir!, { recursive: true });
-    writeTextAtomic(cacheFile, JSON.stringify(result), { overwrite: true });
-  }
+  if (cacheFile) writeCached(cacheFile, result);
   return result;
 }
 
-function cacheKey(modelHash: string, settings: ScanResult["settings"], data: CalibrationSet, only?: string[], maskAt?: MaskPlacement): string {
+/** A cached result, or nothing when the entry is missing or damaged (a damaged entry is a miss, never a failure). */
+function readCached(file: string): ScanResult | undefined {
+  try {
+    const hit = JSON.parse(fs.readFileSync(file, 'utf8')) as ScanResult;
+    const ok = hit && hit.version === SCAN_VERSION && Array.isArray(hit.targets) && hit.settings && Array.isArray(hit.settings.ratios) &&
+      hit.targets.every((t) => Array.isArray(t?.points)) && hit.model && typeof hit.model.sha256 === 'string' && hit.timing;
+    if (!ok) return undefined;
+    const now = new Date();
+    try { fs.utimesSync(file, now, now); } catch { /* read-only cache: still a hit */ }
+    return { ...hit, timing: { ...hit.timing, cached: true } };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Best effort: the scan's answer does not depend on the cache being writable. */
+function writeCached(file: string, result: ScanResult): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    writeTextAtomic(file, JSON.stringify(result), { overwrite: true });
+  } catch { /* unwritable cache: the result is returned anyway */ }
+}
+
+function cacheKey(modelHash: string, settings: ScanResult['settings'], data: CalibrationSet, only?: string[], maskAt?: MaskPlacement): string {
   const tensors = Object.values(data.inputs).map((t) => t.data as ArrayBufferView);
   return sha256(modelHash, JSON.stringify({ v: SCAN_VERSION, settings, only, maskAt }), ...tensors, data.labels ?? '').slice(0, 32);
 }
@@ -369,12 +319,12 @@ function notes(mode: ScanResult['settings']['mode'], data: CalibrationSet, ref: 
   if (data.kind === 'synthetic') out.push('Synthetic Gaussian inputs: the metrics measure fidelity to the dense model, not task accuracy.');
   const peak = ref.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   if (peak < 1e-3) {
-    out.push(`The dense output '${ref.name}' is nearly zero on these inputs (max |y| = ${peak.toExponential(1)}): rounding dominates the metrics; scan with real data (--data).`);
+    out.push(`The dense output '${ref.name}' is nearly zero on these inputs (max |y| = ${peak.toExponential(1)}): rounding dominates the metrics; scan with real data.`);
   }
   if (mode === 'unstructured') {
     out.push('Unstructured: zeroed weights leave the tensors dense, so ONNX Runtime runs no faster; MACs are unchanged.');
   } else {
-    out.push('Each step masks one group alone, exactly as pruning that group for real would; MACs count Conv, Gemm and MatMul.');
+    out.push('Each step masks one group alone, exactly as pruning that group for real would.');
   }
   return out;
 }

@@ -1,7 +1,7 @@
 /**
  * What a scan masks: a dependency group (structured: whole channels in every member) or one layer's weights
- * (unstructured: the smallest magnitudes). Each target says where its masks go, what they contain for a step,
- * and what that step would save.
+ * (unstructured: the smallest magnitudes). Each target says where its masks go and what they contain for a step;
+ * what a step saves comes from the cost estimator.
  */
 import type { DepGraph, Group } from '../deps/analyze.js';
 import type { DType } from '../ir/dtype.js';
@@ -20,20 +20,11 @@ function ones(dtype: DType, n: number): MaskArray {
   return dtype === 'float64' ? new Float64Array(n).fill(1) : new Float32Array(n).fill(1);
 }
 
-export interface StepCost {
-  params: number;
-  macs: number;
-}
-
 export interface GroupTarget {
   group: Group;
   sites: MaskSite[];
   /** Masks for removing these units (aligned with sites). */
   masks(remove: number[]): MaskArray[];
-  /** Params and compute MACs this removal takes away when pruned for real. */
-  saved(remove: number[]): StepCost;
-  /** MACs of the compute layers with a member in the group. */
-  macs: number;
 }
 
 /**
@@ -49,7 +40,6 @@ export function groupTarget(
   model: Model,
   dep: DepGraph,
   group: Group,
-  layerMacs: Map<string, number>,
   shapes: ShapeResult,
   placement: MaskPlacement = 'inputs',
 ): GroupTarget | string {
@@ -96,11 +86,9 @@ export function groupTarget(
   }
   const entries = [...keys.values()];
   const removed = (remove: number[]) => removedBySpace(dep, [{ group: group.id, remove }]);
-  const weightNodes = new Set(group.params.filter((p) => p.role === 'out' || p.role === 'in').map((p) => p.node));
   return {
     group,
     sites: entries.map((e) => e.site),
-    macs: [...weightNodes].reduce((s, n) => s + (layerMacs.get(n) ?? 0), 0),
     masks(remove) {
       const r = removed(remove);
       return entries.map(({ site, fills }) => {
@@ -108,30 +96,6 @@ export function groupTarget(
         for (const f of fills) f.fill(m, r.get(f.space) ?? new Set());
         return m;
       });
-    },
-    saved(remove) {
-      const r = removed(remove);
-      // kept fraction per (tensor, axis) and per (weight node, axis)
-      const tensorKept = new Map<string, Map<number, number>>();
-      const nodeKept = new Map<string, Map<number, number>>();
-      for (const p of group.params) {
-        const space = dep.spaces[p.space];
-        const frac = 1 - (r.get(p.space)?.size ?? 0) / space.size;
-        const tk = tensorKept.get(p.tensor) ?? new Map<number, number>();
-        tensorKept.set(p.tensor, tk.set(p.axis, frac));
-        if (p.role === 'out' || p.role === 'in') {
-          const nk = nodeKept.get(p.node) ?? new Map<number, number>();
-          nodeKept.set(p.node, nk.set(p.axis, frac));
-        }
-      }
-      let params = 0;
-      for (const [name, axes] of tensorKept) {
-        const size = g.constant(name)?.size ?? 0;
-        params += size * (1 - [...axes.values()].reduce((a, b) => a * b, 1));
-      }
-      let macs = 0;
-      for (const [node, axes] of nodeKept) macs += (layerMacs.get(node) ?? 0) * (1 - [...axes.values()].reduce((a, b) => a * b, 1));
-      return { params: Math.round(params), macs: Math.round(macs) };
     },
   };
 }

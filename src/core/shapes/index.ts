@@ -10,6 +10,8 @@ export { resolveInputShapes, parseInputShape, runtimeInputs } from './inputs.js'
 export interface ShapeOptions extends TaskOptions {
   /** 'auto' (default): our inference, probing with ONNX Runtime only when it leaves values unknown. */
   method?: 'auto' | 'inference' | 'probe';
+  /** Values for integer inputs, for the ONNX Runtime probe. */
+  inputValues?: Record<string, number>;
 }
 
 /** Shapes of every value of the main graph for the given concrete input shapes. */
@@ -34,7 +36,7 @@ export async function computeShapes(
   if (method === 'probe' || (method === 'auto' && unknown.length > 0)) {
     let probed: Map<string, TensorType>;
     try {
-      probed = await probeShapes(model, inputs);
+      probed = await probeShapes(model, inputs, opts.inputValues);
     } catch (e) {
       if (method === 'probe') throw e;
       // Keep what inference found; the values left unknown are listed, and costs that need them count zero.

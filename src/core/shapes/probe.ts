@@ -1,7 +1,6 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, ValueInfoProtoSchema } from 'onnx-buf';
 import * as path from 'node:path';
-import { PruneLensError } from '../errors.js';
 import type { DType } from '../ir/dtype.js';
 import type { Model } from '../ir/graph.js';
 import { syncOnnx } from '../formats/onnx/save.js';
@@ -16,7 +15,7 @@ const NON_TENSOR = /^(Sequence|SplitToSequence|ConcatFromSequence|Optional)/;
  * Finds every value's shape with one ONNX Runtime run of the model with all intermediate values exposed as
  * outputs (graph optimisations off so none is fused away). Robust for any op ONNX Runtime supports.
  */
-export async function probeShapes(model: Model, inputs: Record<string, number[]>): Promise<Map<string, TensorType>> {
+export async function probeShapes(model: Model, inputs: Record<string, number[]>, values: Record<string, number> = {}): Promise<Map<string, TensorType>> {
   const proto = syncOnnx(model);
   const graph = proto.graph!;
   const saved = graph.output;
@@ -32,23 +31,13 @@ export async function probeShapes(model: Model, inputs: Record<string, number[]>
   } finally {
     graph.output = saved;
   }
+  // a failure is one line naming the node and the inputs (from the session)
+  const session = await createSession(bytes, { optimization: 'disabled', externalDataDir: model.path ? path.dirname(model.path) : undefined });
   let results: Record<string, { dims: readonly number[]; type: string }>;
   try {
-    const session = await createSession(bytes, {
-      optimization: 'disabled',
-      externalDataDir: model.path ? path.dirname(model.path) : undefined,
-    });
-    try {
-      results = await session.run(syntheticFeeds(model, inputs));
-    } finally {
-      await session.release();
-    }
-  } catch (e) {
-    const msg = String((e as Error).message ?? e).split('\n')[0];
-    throw new PruneLensError(
-      `${path.basename(model.path)}: ONNX Runtime could not run the model with inputs ` +
-        `${Object.entries(inputs).map(([k, v]) => `${k}=${v.join('x')}`).join(' ')}: ${msg}`,
-    );
+    results = await session.run(syntheticFeeds(model, inputs, 1, values));
+  } finally {
+    await session.release();
   }
   const types = new Map<string, TensorType>();
   for (const [name, t] of Object.entries(results)) types.set(name, { dtype: t.type as DType, dims: [...t.dims] });

@@ -1,5 +1,5 @@
 import { PruneLensError } from '../errors.js';
-import type { Graph, Model, Node } from '../ir/graph.js';
+import { implicitInputs, type Graph, type Model, type Node } from '../ir/graph.js';
 import { encodeElements, memorySource, Tensor } from '../ir/tensor.js';
 import type { DepGraph, Group } from '../deps/analyze.js';
 import type { Fix } from '../deps/types.js';
@@ -97,6 +97,7 @@ function checkSelections(dep: DepGraph, selections: Selection[]): void {
 export function applyPruning(model: Model, dep: DepGraph, selections: Selection[]): void {
   checkSelections(dep, selections);
   const g = model.graph;
+  const before = liveness(g);
   const removed = removedBySpace(dep, selections);
   const newSize = (space: number) => dep.spaces[space].size - (removed.get(space)?.size ?? 0);
   editConstants(g, tensorRemovals(dep, removed), sliceTensor);
@@ -113,9 +114,7 @@ export function applyPruning(model: Model, dep: DepGraph, selections: Selection[
           break;
         case 'slice': {
           const r = removed.get(f.inputSpace);
-          // the output range starts at the input index its first channel links to
-          const start = sliceStart(dep, f.space, f.inputSpace);
-          const keptBefore = start - [...(r ?? [])].filter((i) => i < start).length;
+          const keptBefore = f.start - [...(r ?? [])].filter((i) => i < f.start).length;
           setSliceBounds(g, node, f, keptBefore, keptBefore + newSize(f.space), dep.spaces[f.inputSpace].rank);
           break;
         }
@@ -134,19 +133,46 @@ export function applyPruning(model: Model, dep: DepGraph, selections: Selection[
   // Intermediate shapes recorded in the file are stale now; ONNX Runtime infers them again.
   for (const space of removed.keys()) g.valueInfo.delete(dep.spaces[space].value);
   g.invalidate();
+  dropNewlyDead(g, before);
+}
+
+/** Nodes the graph outputs depend on, and the initializers they (or the outputs) read. */
+function liveness(g: Graph): { nodes: Set<Node>; inits: Set<string> } {
+  const nodes = new Set<Node>();
+  const used = new Set<string>();
+  const stack = g.outputs.map((o) => o.name);
+  while (stack.length) {
+    const v = stack.pop()!;
+    if (!v || used.has(v)) continue;
+    used.add(v);
+    const p = g.producer(v);
+    if (p && !nodes.has(p)) {
+      nodes.add(p);
+      stack.push(...p.inputs, ...implicitInputs(p));
+    }
+  }
+  return { nodes, inits: new Set([...g.initializers.keys()].filter((k) => used.has(k))) };
+}
+
+/**
+ * Surgery gives a reader of a shared weight its own copy; when every reader has one, the original (and an Identity
+ * or Constant node that only passed it on) is dead. Drop what surgery made dead, so the file really shrinks; what was
+ * dead in the original stays as it was.
+ */
+function dropNewlyDead(g: Graph, before: { nodes: Set<Node>; inits: Set<string> }): void {
+  const after = liveness(g);
+  const deadNodes = new Set([...before.nodes].filter((n) => !after.nodes.has(n)));
+  if (deadNodes.size) g.nodes = g.nodes.filter((n) => !deadNodes.has(n));
+  const gone = [...before.inits].filter((k) => !after.inits.has(k));
+  for (const k of gone) g.initializers.delete(k);
+  // IR < 4 lists initializers among the graph inputs too
+  if (gone.length) g.inputs = g.inputs.filter((i) => !gone.includes(i.name));
+  g.invalidate();
 }
 
 /** Removed channels zeroed in every member, nothing resized (the masked twin's weights). */
 export function zeroMembers(model: Model, removed: Map<number, Set<number>>, dep: DepGraph): void {
   editConstants(model.graph, tensorRemovals(dep, removed), (t, axes) => ({ dims: t.dims, bytes: zeroTensor(t, axes) }));
-}
-
-function sliceStart(dep: DepGraph, outSpace: number, inSpace: number): number {
-  const grp = dep.groups.find((x) => x.spaces.some((s) => s.id === outSpace)) as Group;
-  const o = dep.spaces[outSpace];
-  const unit = grp.units.find((els) => els.includes(o.base))!;
-  const inEl = unit.find((e) => dep.locate(e)[0] === inSpace)!;
-  return dep.locate(inEl)[1];
 }
 
 /**

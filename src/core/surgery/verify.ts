@@ -1,76 +1,111 @@
+/**
+ * Verification: the physically pruned model must compute what the masked original (the twin) computes. The two
+ * differ by float32 rounding only, since they sum the same terms in different orders; how large that rounding gets
+ * depends on the network (depth, widths, normalisations), so the tolerance comes from the model itself: the twin
+ * against a copy of itself with every weight moved by one rounding step. A structural mistake (a wrong channel, a
+ * misaligned Concat) moves outputs by orders of magnitude more.
+ */
+import type { Verification } from '../../shared/types.js';
+import { isConfigInput } from '../cost/cost.js';
+import { cloneModel } from '../formats/index.js';
+import { encodeOnnx } from '../formats/onnx/save.js';
 import type { Model } from '../ir/graph.js';
-import { createSession, ort } from '../runtime/ort.js';
+import { createSession, type Feeds } from '../runtime/ort.js';
 import { syntheticFeeds } from '../runtime/feeds.js';
+import { rng } from '../util/random.js';
+import * as path from 'node:path';
 
-export interface Verification {
-  /** Largest relative error over outputs: max |pruned − twin| / max |twin|. */
-  maxRelError: number;
-  /** Largest absolute difference over outputs. */
-  maxAbsError: number;
-  outputs: { name: string; relError: number; absError: number; scale: number }[];
-  samples: number;
-  /** What the models were run on: seeded random inputs, and real samples when given. */
-  inputs: { random: { seeds: number[] }; real?: RealInputs['source'] };
-  tolerance: number;
-  passed: boolean;
-}
+export type { Verification } from '../../shared/types.js';
 
-/** Feeds made from labelled samples, with where they came from. */
+/** Real samples to verify on besides the random inputs, and what they are. */
 export interface RealInputs {
-  feeds: Record<string, ort.Tensor>[];
-  source: { images: string; labels: string; samples: number };
+  feeds: Feeds[];
+  description: string;
+  samples: number;
 }
 
-export const TOLERANCE = 1e-4;
 /**
- * Absolute floor: float32 rounding of the two orders of summation differs by ~1e-7, which is a large *relative*
- * error for outputs that are themselves near zero (e.g. a detector's probability map on noise).
+ * Tolerance = max(FACTOR × the twin's own rounding noise, REL_FLOOR × the output's scale + ABS_FLOOR). On 15 real
+ * and torchvision models at 30 % and 70 % the pruned model's error was at most 1.8× that noise, so 16 leaves a wide
+ * margin, while a misplaced channel is still 20–1000× off.
  */
-export const ABS_TOLERANCE = 1e-6;
+export const NOISE_FACTOR = 16;
+export const REL_FLOOR = 1e-6;
+/** Only keeps an all-zero output from needing an exact zero difference. */
+export const ABS_FLOOR = 1e-12;
 
 /**
- * Compares the physically pruned model with the masked twin of the original (removed channels zeroed in every
- * member) on the same inputs: if surgery is right they compute the same function.
+ * A copy of the model with every float32 weight moved by one rounding step (relative 2⁻²³), in a seeded direction.
+ * Constants that configure an op (Resize scales, Clip bounds, pads) stay: moving them changes shapes, not rounding.
  */
+export function perturbed(model: Model, seed = 7): Model {
+  const copy = cloneModel(model);
+  const next = rng(seed);
+  for (const g of copy.graph.allGraphs()) {
+    const consts = g.constantTable();
+    const config = new Set(g.nodes.flatMap((n) => n.inputs.filter((v, i) => v && isConfigInput(n, i)).map((v) => consts.get(v))));
+    for (const t of new Set(consts.values())) {
+      if (t.dtype !== 'float32' || t.size < 2 || config.has(t)) continue;
+      const v = Float32Array.from(t.toFloat32());
+      for (let i = 0; i < v.length; i++) v[i] *= 1 + (next() < 0.5 ? -1 : 1) * 2 ** -23;
+      t.replaceBytes(t.dims, new Uint8Array(v.buffer));
+    }
+  }
+  return copy;
+}
+
 export async function verifyAgainstTwin(
-  pruned: Model,
+  pruned: Model | Uint8Array,
   twin: Model,
   inputShapes: Record<string, number[]>,
-  opts: { seeds?: number[]; real?: RealInputs } = {},
+  opts: { seeds?: number[]; real?: RealInputs; values?: Record<string, number> } = {},
 ): Promise<Verification> {
-  // Both keep the original's path, so external data resolves against its folder.
-  const a = await createSession(pruned, { optimization: 'basic' });
-  const b = await createSession(twin, { optimization: 'basic' });
+  // all three read external data from the original's folder
+  const externalDataDir = twin.path ? path.dirname(twin.path) : undefined;
+  const sessions = [
+    await createSession(pruned, { optimization: 'basic', externalDataDir }),
+    await createSession(encodeOnnx(twin), { optimization: 'basic', externalDataDir }),
+    await createSession(encodeOnnx(perturbed(twin)), { optimization: 'basic', externalDataDir }),
+  ];
   const seeds = opts.seeds ?? [11, 12];
-  const feedsList = [...seeds.map((s) => syntheticFeeds(twin, inputShapes, s)), ...(opts.real?.feeds ?? [])];
-  const worst = new Map<string, { relError: number; absError: number; scale: number }>();
+  const feedsList = [...seeds.map((s) => syntheticFeeds(twin, inputShapes, s, opts.values)), ...(opts.real?.feeds ?? [])];
+  const worst = new Map<string, { relError: number; absError: number; scale: number; noise: number }>();
   try {
     for (const feeds of feedsList) {
-      const ra = await a.run(feeds);
-      const rb = await b.run(feeds);
+      const [ra, rb, rc] = [await sessions[0].run(feeds), await sessions[1].run(feeds), await sessions[2].run(feeds)];
       for (const name of Object.keys(rb)) {
         const x = ra[name].data as ArrayLike<number>;
         const y = rb[name].data as ArrayLike<number>;
+        const z = rc[name].data as ArrayLike<number>;
         let diff = 0;
         let scale = 0;
+        let noise = 0;
         for (let i = 0; i < y.length; i++) {
-          diff = Math.max(diff, Math.abs(Number(x[i]) - Number(y[i])));
-          scale = Math.max(scale, Math.abs(Number(y[i])));
+          const b = Number(y[i]);
+          diff = Math.max(diff, Math.abs(Number(x[i]) - b));
+          scale = Math.max(scale, Math.abs(b));
+          noise = Math.max(noise, Math.abs(Number(z[i]) - b));
         }
         if (x.length !== y.length || Number.isNaN(diff)) diff = Infinity;
-        const rel = diff / Math.max(scale, 1e-12);
-        const w = worst.get(name) ?? { relError: 0, absError: 0, scale: 0 };
-        worst.set(name, { relError: Math.max(w.relError, rel), absError: Math.max(w.absError, diff), scale: Math.max(w.scale, scale) });
+        if (Number.isNaN(noise)) noise = 0;
+        const w = worst.get(name) ?? { relError: 0, absError: 0, scale: 0, noise: 0 };
+        worst.set(name, {
+          relError: Math.max(w.relError, diff / Math.max(scale, 1e-12)), absError: Math.max(w.absError, diff),
+          scale: Math.max(w.scale, scale), noise: Math.max(w.noise, noise),
+        });
       }
     }
   } finally {
-    await a.release();
-    await b.release();
+    for (const s of sessions) await s.release();
   }
-  const outputs = [...worst].map(([name, w]) => ({ name, ...w }));
-  const maxRelError = Math.max(0, ...outputs.map((o) => o.relError));
-  const maxAbsError = Math.max(0, ...outputs.map((o) => o.absError));
-  const passed = outputs.every((o) => o.absError <= TOLERANCE * o.scale + ABS_TOLERANCE);
-  const inputs = { random: { seeds }, ...(opts.real ? { real: opts.real.source } : {}) };
-  return { maxRelError, maxAbsError, outputs, samples: feedsList.length, inputs, tolerance: TOLERANCE, passed };
+  const outputs = [...worst].map(([name, w]) => ({ name, ...w, tolerance: Math.max(NOISE_FACTOR * w.noise, REL_FLOOR * w.scale + ABS_FLOOR) }));
+  return {
+    maxRelError: Math.max(0, ...outputs.map((o) => o.relError)),
+    maxAbsError: Math.max(0, ...outputs.map((o) => o.absError)),
+    outputs,
+    samples: feedsList.reduce((n, f) => n + (Object.values(f)[0]?.dims[0] ?? 1), 0),
+    inputs: { random: { seeds }, ...(opts.real ? { real: { description: opts.real.description, samples: opts.real.samples } } : {}) },
+    tolerance: { method: `${NOISE_FACTOR}× the masked original's own float32 noise (every weight moved by one rounding step)`, relativeFloor: REL_FLOOR, factor: NOISE_FACTOR },
+    passed: outputs.every((o) => o.absError <= o.tolerance),
+  };
 }

@@ -13,10 +13,10 @@ export interface WriteOptions {
  */
 export function writeFileAtomic(target: string, write: (fd: number) => void, opts: WriteOptions = {}): void {
   if (!opts.overwrite && fs.existsSync(target)) {
-    throw new PruneLensError(`${target} already exists (pass --force to replace it)`);
+    throw new PruneLensError(`${target} already exists`, { code: 'file-exists', option: 'overwrite' });
   }
   const dir = path.dirname(path.resolve(target));
-  if (!fs.existsSync(dir)) throw new PruneLensError(`${target}: folder ${dir} does not exist`);
+  if (!fs.existsSync(dir)) throw new PruneLensError(`${target}: folder ${dir} does not exist`, { code: 'write-failed', option: 'output' });
   const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   const fd = fs.openSync(tmp, 'wx');
   try {

@@ -24,25 +24,25 @@ const decoder = new TextDecoder();
 /** Parse ONNX bytes into the IR. `file` is used for messages and to resolve external data. */
 export function decodeOnnx(bytes: Uint8Array, file: string): Model {
   const shown = path.basename(file) || '<memory>';
-  if (bytes.length === 0) throw new PruneLensError(`${shown}: file is empty`);
-  if (looksLikeText(bytes)) throw new PruneLensError(`${shown}: not an ONNX model (this is a text file)`);
+  if (bytes.length === 0) throw new PruneLensError(`${shown}: file is empty`, { code: 'bad-model' });
+  if (looksLikeText(bytes)) throw new PruneLensError(`${shown}: not an ONNX model (this is a text file)`, { code: 'bad-model' });
   let proto: ModelProto;
   try {
     proto = fromBinary(ModelProtoSchema, bytes);
   } catch (e) {
     throw new PruneLensError(
       `${shown}: not a valid ONNX file: truncated or corrupt protobuf (${(e as Error).message})`,
-      2,
-      { cause: e },
+      { code: 'bad-model', cause: e },
     );
   }
   const ir = Number(proto.irVersion);
   if (!proto.graph || ir === 0) {
-    throw new PruneLensError(`${shown}: not an ONNX model (no ${ir === 0 ? 'IR version' : 'graph'} in the file)`);
+    throw new PruneLensError(`${shown}: not an ONNX model (no ${ir === 0 ? 'IR version' : 'graph'} in the file)`, { code: 'bad-model' });
   }
   if (ir < MIN_IR_VERSION || ir > MAX_IR_VERSION) {
     throw new PruneLensError(
       `${shown}: unsupported ONNX IR version ${ir} (PruneLens reads IR versions ${MIN_IR_VERSION} to ${MAX_IR_VERSION})`,
+      { code: 'unsupported' },
     );
   }
   const ctx: Ctx = { baseDir: path.dirname(path.resolve(file)), file: shown };

@@ -19,9 +19,9 @@ export function externalRef(t: TensorProto, baseDir: string, modelFile: string):
   if (t.dataLocation !== EXTERNAL) return undefined;
   const kv = new Map(t.externalData.map((e) => [e.key, e.value]));
   const location = kv.get('location');
-  if (!location) throw new PruneLensError(`${modelFile}: tensor '${t.name}' is external but names no location`);
+  if (!location) throw new PruneLensError(`${modelFile}: tensor '${t.name}' is external but names no location`, { code: 'bad-model' });
   if (path.isAbsolute(location) || path.normalize(location).startsWith('..')) {
-    throw new PruneLensError(`${modelFile}: tensor '${t.name}' points outside the model's folder (${location})`);
+    throw new PruneLensError(`${modelFile}: tensor '${t.name}' points outside the model's folder (${location})`, { code: 'bad-model' });
   }
   const file = path.join(baseDir, location);
   const offset = Number(kv.get('offset') ?? 0);
@@ -40,13 +40,13 @@ function externalSource(ref: ExternalRef, expected: number, modelFile: string): 
       try {
         fd = fs.openSync(ref.file, 'r');
       } catch {
-        throw new PruneLensError(`${modelFile}: external data file '${ref.location}' is missing`);
+        throw new PruneLensError(`${modelFile}: external data file '${ref.location}' is missing`, { code: 'bad-model' });
       }
       try {
         let done = 0;
         while (done < length) {
           const n = fs.readSync(fd, out, done, length - done, ref.offset + done);
-          if (n === 0) throw new PruneLensError(`${modelFile}: external data file '${ref.location}' is truncated`);
+          if (n === 0) throw new PruneLensError(`${modelFile}: external data file '${ref.location}' is truncated`, { code: 'bad-model' });
           done += n;
         }
       } finally {
@@ -99,13 +99,14 @@ export function tensorFromProto(t: TensorProto, baseDir: string, modelFile: stri
     try {
       size = fs.statSync(ext.file).size;
     } catch {
-      throw new PruneLensError(`${modelFile}: external data file '${ext.location}' (tensor '${t.name}') is missing`);
+      throw new PruneLensError(`${modelFile}: external data file '${ext.location}' (tensor '${t.name}') is missing`, { code: 'bad-model' });
     }
     const length = ext.length >= 0 ? ext.length : expected;
     if (ext.offset + length > size) {
       throw new PruneLensError(
         `${modelFile}: external data file '${ext.location}' is too short for tensor '${t.name}' ` +
           `(needs bytes ${ext.offset}..${ext.offset + length}, file has ${size})`,
+        { code: 'bad-model' },
       );
     }
     source = externalSource(ext, expected, modelFile);

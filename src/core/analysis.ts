@@ -1,0 +1,221 @@
+/**
+ * A loaded and analysed model: the IR, the shapes for concrete inputs, the dependency groups, the cost and the cost
+ * estimator, computed once. Every stage (inspect, estimate, scan, plan, prune) reads it instead of loading again.
+ */
+import type { GroupInfo, InputShapes, InputValue, ModelSummary } from '../shared/types.js';
+import { computeCost, type CostSummary } from './cost/cost.js';
+import { CostEstimator } from './cost/estimate.js';
+import { scoreGroup } from './criteria/index.js';
+import { chooseUnits, partitions, quotas, type SelectOptions } from './criteria/select.js';
+import { analyzeDependencies, describeGroup, type DepGraph, type Group } from './deps/analyze.js';
+import { throwIfCancelled } from './errors.js';
+import { loadModel, modelFiles } from './formats/index.js';
+import type { Graph, Model } from './ir/graph.js';
+import type { TaskOptions } from './progress.js';
+import { chooseInputValues } from './runtime/feeds.js';
+import { computeShapes, resolveInputShapes, runtimeInputs, type ShapeResult } from './shapes/index.js';
+import { fileSha256, sha256 } from './util/hash.js';
+import * as fs from 'node:fs';
+
+export interface AnalyseOptions extends TaskOptions {
+  /** Shapes for dynamic inputs: {"x": [1, 3, 224, 224]} or `x=1x3x224x224` specs. */
+  inputShapes?: InputShapes | string[];
+  /** Values for integer inputs (a branch selector); others come from the model's own constants. */
+  inputValues?: Record<string, number>;
+  shapeMethod?: 'auto' | 'inference' | 'probe';
+}
+
+const COMPUTE = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
+
+export class Analysis {
+  /** Dependency groups of the main graph (ids 0…n−1, as `dep.groups`), then the layers inside sub-graphs. */
+  readonly infos: GroupInfo[];
+  readonly estimator: CostEstimator;
+  private hash?: string;
+  private readonly scoreCache = new Map<string, { scores: Float64Array; used: ReturnType<typeof scoreGroup>['used'] }>();
+
+  constructor(
+    readonly model: Model,
+    readonly shapes: ShapeResult,
+    readonly assumed: string[],
+    readonly inputValues: InputValue[],
+    readonly dep: DepGraph,
+    readonly cost: CostSummary,
+  ) {
+    const macs = new Map(cost.layers.map((l) => [l.name, l.macs]));
+    this.infos = [...dep.groups.map((g) => describeGroup(g, model, (n) => macs.get(n) ?? 0)), ...subgraphGroups(model, dep.groups.length)];
+    this.estimator = new CostEstimator(model, shapes, dep, cost);
+  }
+
+  get file(): string {
+    return this.model.path;
+  }
+
+  /** Values given for integer inputs (to pass on to synthetic feeds). */
+  get givenValues(): Record<string, number> {
+    return Object.fromEntries(this.inputValues.map((v) => [v.name, v.value]));
+  }
+
+  /** SHA-256 of the model file, combined with its external data files when it has any (a recipe's and a scan's key). */
+  sha256(): string {
+    if (this.hash) return this.hash;
+    const [file, ...data] = modelFiles(this.model);
+    const main = fileSha256(file);
+    this.hash = data.length ? sha256(main, ...data.map((f) => `:${fileSha256(f)}`)) : main;
+    return this.hash;
+  }
+
+  /** Bytes of the model file and its external data. */
+  bytes(): number {
+    return modelFiles(this.model).reduce((s, f) => s + fs.statSync(f).size, 0);
+  }
+
+  /** Criterion scores of a group's units (cached: scoring reads every weight of the group). */
+  scores(group: Group, opts: SelectOptions = {}): { scores: Float64Array; used: ReturnType<typeof scoreGroup>['used'] } {
+    const criterion = opts.criterion ?? 'l1';
+    const key = `${group.id}:${criterion}:${opts.reduce ?? 'mean'}:${criterion === 'random' ? opts.seed ?? 1 : ''}`;
+    let hit = this.scoreCache.get(key);
+    if (!hit) this.scoreCache.set(key, (hit = scoreGroup(this.model.graph, group, criterion, { reduce: opts.reduce, seed: opts.seed })));
+    return hit;
+  }
+
+  /** The units to remove so that `keep` remain. */
+  choose(group: Group, keep: number, opts: SelectOptions = {}): number[] {
+    return chooseUnits(group, this.dep, this.scores(group, opts).scores, keep, opts);
+  }
+
+  /**
+   * Removed indices per space when a group keeps `keep` units, exactly as `choose` then surgery would remove them.
+   * Scores are read only when they decide the counts (several source layers under `global`, balanced blocks).
+   */
+  countsForKeep(group: Group, keep: number, opts: SelectOptions = {}): [number, number][] {
+    const n = Math.max(0, group.units.length - keep);
+    if (n === 0) return [];
+    const parts = partitions(group, this.dep);
+    if (!group.classes) {
+      const q = quotas(group, parts, n, opts.withinGroup);
+      if (q) return merge(parts.flatMap((p, i) => p.spaces.map(([s, k]) => [s, q[i] * k] as [number, number])));
+      if (parts.length === 1) {
+        const r = Math.min(n, parts[0].removable.length, group.units.length - 1);
+        return parts[0].spaces.map(([s, k]) => [s, r * k]);
+      }
+    }
+    return this.estimator.countsOfUnits(group, this.choose(group, keep, opts));
+  }
+
+  /** Same model, other input shapes (e.g. a recipe's): shapes, groups and costs again, nothing loaded. */
+  async reshaped(inputShapes: InputShapes | string[], opts: TaskOptions = {}): Promise<Analysis> {
+    return analyseModel(this.model, { ...opts, inputShapes, inputValues: this.givenValuesFromUser() });
+  }
+
+  private givenValuesFromUser(): Record<string, number> {
+    return Object.fromEntries(this.inputValues.filter((v) => v.from === 'given').map((v) => [v.name, v.value]));
+  }
+
+  summary(): ModelSummary {
+    const prunable = this.dep.groups.filter((g) => this.infos[g.id].prunable);
+    const layerMacs = new Map(this.cost.layers.map((l) => [l.name, l.macs]));
+    const nodes = new Set(prunable.flatMap((g) => this.estimator.nodeNamesOf(g.id)));
+    const prunableMacs = [...nodes].reduce((s, n) => s + (layerMacs.get(n) ?? 0), 0);
+    return {
+      file: this.model.path,
+      format: this.model.format,
+      bytes: this.bytes(),
+      inputs: runtimeInputs(this.model).map((i) => ({ name: i.name, shape: i.shape ?? null, type: i.dtype })),
+      outputs: this.model.graph.outputs.map((o) => ({ name: o.name, shape: o.shape ?? null, type: o.dtype })),
+      inputShapes: this.shapes.inputs,
+      assumedDims: this.assumed,
+      inputValues: this.inputValues,
+      params: this.cost.params,
+      macs: this.cost.macs,
+      computeMacs: this.cost.computeMacs,
+      nodeCount: [...this.model.graph.allGraphs()].reduce((s, g) => s + g.nodes.length, 0),
+      groupCount: this.infos.length,
+      prunableGroups: prunable.length,
+      prunableMacsShare: this.cost.macs ? prunableMacs / this.cost.macs : 0,
+      warnings: this.warnings(),
+    };
+  }
+
+  warnings(): string[] {
+    const out: string[] = [];
+    if (this.shapes.warning) out.push(this.shapes.warning);
+    const inSub = this.infos.filter((i) => i.subgraph);
+    if (inSub.length) {
+      out.push(`${inSub.length} layers sit inside sub-graphs (If/Loop/Scan branches): they are listed as groups that cannot be pruned, ` +
+        'and params/MACs count the main graph only');
+    }
+    for (const v of this.inputValues) {
+      if (v.from === 'model') out.push(`input '${v.name}' set to ${v.value}, a value the model compares it with${v.candidates && v.candidates.length > 1 ? ` (others: ${v.candidates.slice(1).join(', ')})` : ''}`);
+    }
+    return out;
+  }
+}
+
+function merge(counts: [number, number][]): [number, number][] {
+  const m = new Map<number, number>();
+  for (const [s, k] of counts) m.set(s, (m.get(s) ?? 0) + k);
+  return [...m];
+}
+
+/** Compute layers inside sub-graphs (If branches, Loop and Scan bodies): reported, not analysed. */
+function subgraphGroups(model: Model, firstId: number): GroupInfo[] {
+  const out: GroupInfo[] = [];
+  const visit = (graph: Graph, where: string) => {
+    for (const node of graph.nodes) {
+      for (const [attr, a] of node.attrs) {
+        const subs = a.type === 'graph' ? [a.value] : a.type === 'graphs' ? a.value : [];
+        for (const sub of subs) {
+          const at = `${where}${node.opType} '${node.name}' ${attr}`;
+          for (const n of sub.nodes) {
+            if (!COMPUTE.has(n.opType) || n.domain !== '') continue;
+            const w = sub.constant(n.inputs[1] ?? '');
+            if (!w) continue;
+            const channels = n.opType === 'Conv' ? w.dims[0]
+              : n.opType === 'ConvTranspose' ? w.dims[1] * (n.int('group') ?? 1)
+                : n.opType === 'Gemm' ? w.dims[n.int('transB') ? 0 : 1] : w.dims[w.dims.length - 1];
+            out.push({
+              id: firstId + out.length, channels, prunable: false, pinned: 0, sources: [n.name],
+              reason: `inside the ${attr} sub-graph of ${node.opType} '${node.name}': layers in sub-graphs are not analysed yet`,
+              members: [{ node: n.name, tensor: n.inputs[1], axis: 0, role: 'out' }], values: [], params: w.size, macs: 0, couplings: [],
+              subgraph: at,
+            });
+          }
+          visit(sub, `${at} / `);
+        }
+      }
+    }
+  };
+  visit(model.graph, '');
+  return out;
+}
+
+/** Analyses a model already in memory for the given input shapes. */
+export async function analyseModel(model: Model, opts: AnalyseOptions = {}): Promise<Analysis> {
+  throwIfCancelled(opts.signal);
+  const { shapes: inputs, assumed } = resolveInputShapes(model, opts.inputShapes);
+  const inputValues = chooseInputValues(model, opts.inputValues);
+  const values = Object.fromEntries(inputValues.map((v) => [v.name, v.value]));
+  const shapes = await computeShapes(model, inputs, { ...opts, method: opts.shapeMethod, inputValues: values });
+  throwIfCancelled(opts.signal);
+  opts.onProgress?.({ phase: 'analyse', done: 0, total: 1 });
+  const dep = analyzeDependencies(model, shapes);
+  const cost = computeCost(model, shapes);
+  opts.onProgress?.({ phase: 'analyse', done: 1, total: 1 });
+  return new Analysis(model, shapes, assumed, inputValues, dep, cost);
+}
+
+/** Loads and analyses a model file. */
+export async function analyse(file: string, opts: AnalyseOptions = {}): Promise<Analysis> {
+  return analyseModel(await loadModel(file, opts), opts);
+}
+
+/** Load a model and find the shapes of every value for concrete input shapes (no groups). */
+export async function loadAndShape(file: string, opts: AnalyseOptions = {}): Promise<{ model: Model; shapes: ShapeResult; assumed: string[] }> {
+  const model = await loadModel(file, opts);
+  throwIfCancelled(opts.signal);
+  const { shapes: inputs, assumed } = resolveInputShapes(model, opts.inputShapes);
+  const values = Object.fromEntries(chooseInputValues(model, opts.inputValues).map((v) => [v.name, v.value]));
+  const shapes = await computeShapes(model, inputs, { ...opts, method: opts.shapeMethod, inputValues: values });
+  return { model, shapes, assumed };
+}

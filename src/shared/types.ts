@@ -1,0 +1,535 @@
+/**
+ * Every result the engine gives, as plain serialisable data: no class instances, typed arrays or functions. The
+ * engine, the CLI, the extension host and the webview all import these types (and only types: this module has no
+ * runtime code), so what crosses JSON-RPC or postMessage is exactly what is declared here.
+ */
+
+// ---------------------------------------------------------------------------------------------------------------
+// Progress and errors
+
+/** Progress of a long-running engine call. */
+export interface ProgressEvent {
+  /** What is happening, e.g. "read", "decode", "shapes", "scan", "verify". */
+  phase: string;
+  /** Units done and total in this phase (bytes, nodes, steps); total 0 when unknown. */
+  done: number;
+  total: number;
+  message?: string;
+  /** Estimated seconds left in this phase, when the engine can tell. */
+  eta?: number;
+}
+
+/** What kind of problem an engine error is; front ends choose words and exit codes from it. */
+export type ErrorCode =
+  /** An option has a bad value, or options conflict. `option` names it. */
+  | 'invalid-option'
+  /** A file the user named does not exist or cannot be read. */
+  | 'file-not-found'
+  /** An output exists and replacing it was not allowed. */
+  | 'file-exists'
+  /** An output cannot be written (folder missing, read-only, no space). */
+  | 'write-failed'
+  /** The model file is damaged, or not a model. */
+  | 'bad-model'
+  /** A data, recipe, plan or scan file is damaged or does not fit the model. */
+  | 'bad-input'
+  /** Valid, but not supported (yet). */
+  | 'unsupported'
+  /** ONNX Runtime (or another backend) refused or failed to run the model. */
+  | 'runtime-failed'
+  /** A pruned model did not compute what the masked original computes; nothing was written. */
+  | 'verification-failed'
+  /** A request names a model or variant the engine does not hold. */
+  | 'unknown-id'
+  | 'cancelled'
+  /** A bug: the message is for a bug report. */
+  | 'internal';
+
+/** An engine error as data. `option` is the request option the error is about (`ratio`, `inputShapes`, …). */
+export interface EngineErrorData {
+  code: ErrorCode;
+  message: string;
+  option?: OptionName;
+}
+
+/**
+ * Request options an error or a warning can point at. Front ends map each to their own word: the CLI to a flag
+ * (`minChannels` → `--min-channels`), the extension to a setting.
+ */
+export type OptionName =
+  | 'path' | 'output' | 'overwrite' | 'inputShapes' | 'inputValues'
+  | 'ratio' | 'plan' | 'keep' | 'recipe' | 'ignoreHash' | 'criterion' | 'reduce' | 'roundTo' | 'minChannels' | 'withinGroup'
+  | 'data' | 'labels' | 'preprocess' | 'samples'
+  | 'ratios' | 'metric' | 'mode' | 'outputName' | 'batch' | 'maxMemoryMB' | 'threads' | 'only' | 'seed' | 'cacheDir' | 'stack'
+  | 'target' | 'maxLoss' | 'strategy' | 'scan' | 'maxRatio'
+  | 'sparsity' | 'nm' | 'latencyRuns' | 'runs' | 'warmup' | 'compare' | 'modelId' | 'variantId';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared vocabulary
+
+export type Dim = number | string | null;
+export type CriterionName = 'l1' | 'l2' | 'fpgm' | 'bn' | 'lamp' | 'random';
+export type Reduction = 'mean' | 'sum' | 'max';
+/**
+ * How a ratio is spread inside a group whose channels come from several layers (a Concat of branches):
+ * `per-source` (default) takes that ratio of every source layer's own channels, as Torch-Pruning and NNI do;
+ * `global` takes the lowest-scoring channels of the whole group, wherever they come from.
+ */
+export type WithinGroup = 'per-source' | 'global';
+export type MetricName = 'agreement' | 'kl' | 'rel-l2' | 'cosine' | 'accuracy' | 'top5';
+export type StrategyName = 'uniform' | 'global' | 'sensitivity' | 'ensemble';
+export type DataKind = 'synthetic' | 'idx' | 'npy' | 'npz' | 'images';
+export type InputShapes = Record<string, number[]>;
+
+/** Image preprocessing: resize (shorter side), centre crop, scale, per-channel mean/std, order and layout. */
+export interface ImagePreprocess {
+  resize?: number;
+  crop?: [number, number];
+  scale: number;
+  mean: number[];
+  std: number[];
+  order: 'rgb' | 'bgr';
+  layout?: 'nchw' | 'nhwc';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Models and dependency groups
+
+export interface ValueSummary {
+  name: string;
+  shape: Dim[] | null;
+  type: string;
+}
+
+/** What `open` answers: enough for a model overview without asking for layers or groups. */
+export interface ModelSummary {
+  file: string;
+  format: string;
+  /** Bytes of the model file (and its external data). */
+  bytes: number;
+  inputs: ValueSummary[];
+  outputs: ValueSummary[];
+  /** The concrete input shapes every number is stated for. */
+  inputShapes: InputShapes;
+  /** Dynamic input dims given default values. */
+  assumedDims: string[];
+  /** Values chosen for scalar or integer inputs (e.g. a branch selector), and where they came from. */
+  inputValues: InputValue[];
+  params: number;
+  macs: number;
+  computeMacs: number;
+  nodeCount: number;
+  groupCount: number;
+  prunableGroups: number;
+  /** Share of the MACs held by layers in prunable groups. */
+  prunableMacsShare: number;
+  warnings: string[];
+}
+
+/** A value fed to a non-float input that PruneLens had to choose. */
+export interface InputValue {
+  name: string;
+  value: number;
+  /** 'given' (by the user), 'model' (a constant the model compares the input with), 'default'. */
+  from: 'given' | 'model' | 'default';
+  /** The other values the model's constants suggest (e.g. both branches of an If). */
+  candidates?: number[];
+}
+
+export interface LayerInfo {
+  name: string;
+  op: string;
+  params: number;
+  macs: number;
+  /** 'compute' for Conv/Gemm/MatMul-like ops, 'cheap' for element-wise and pooling, 'data' for data movement. */
+  kind: 'compute' | 'cheap' | 'data';
+  outChannels?: number;
+  inShapes: (number[] | null)[];
+  outShapes: (number[] | null)[];
+  activationBytes: number;
+}
+
+export type MemberRole = 'out' | 'in' | 'bias' | 'norm' | 'scale';
+
+/** One dependency group: the channels that must be removed together, and whether they can be. */
+export interface GroupInfo {
+  id: number;
+  /** Number of units (removable channel sets) in the group. */
+  channels: number;
+  prunable: boolean;
+  reason?: string;
+  /** Units that can never go (e.g. Concat inputs from fixed tensors). */
+  pinned: number;
+  /** Layers whose output channels this group controls. */
+  sources: string[];
+  members: { node: string; tensor: string; axis: number; role: MemberRole }[];
+  values: { value: string; axis: number; size: number }[];
+  /** Parameters held by the group's slices (what pruning all of it would remove). */
+  params: number;
+  /** MACs of the layers whose cost depends on these channels (the MAC basis of `CostBasis`). */
+  macs: number;
+  /** Why these layers are coupled: the operators that tie them (residual Add, Concat, depthwise Conv, …). */
+  couplings: { node: string; op: string; why: string }[];
+  /** Set for groups inside a sub-graph (If/Loop/Scan branches), which are reported but not analysed. */
+  subgraph?: string;
+}
+
+/** The plain, serialisable result of `inspect`. */
+export interface InspectResult {
+  file: string;
+  format: string;
+  irVersion: number;
+  opsets: { domain: string; version: number }[];
+  producer: string;
+  metadata: Record<string, string>;
+  inputs: ValueSummary[];
+  outputs: ValueSummary[];
+  inputShapes: InputShapes;
+  assumedDims: string[];
+  inputValues: InputValue[];
+  shapeMethod: 'inference' | 'probe';
+  /** Values whose shapes are unknown; their costs count as zero. */
+  unknownShapes: number;
+  warnings: string[];
+  nodeCount: number;
+  opCounts: Record<string, number>;
+  params: number;
+  macs: number;
+  computeMacs: number;
+  weightBytes: number;
+  activationBytes: number;
+  peakActivationBytes: number;
+  subgraphCount: number;
+  /** The conventions every number follows. */
+  basis: CostBasis;
+  groups?: GroupInfo[];
+  layers: LayerInfo[];
+}
+
+/** The stated conventions of the cost model (one for inspect, scan, plan, estimate and prune). */
+export interface CostBasis {
+  params: string;
+  macs: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Estimates
+
+/** Params, MACs and file size for a per-group choice of kept channels, without surgery. */
+export interface Estimate {
+  params: number;
+  macs: number;
+  /** The Conv/ConvTranspose/Gemm/MatMul part of `macs`. */
+  computeMacs: number;
+  /** Bytes of the model file once saved (weights removed, shape constants rewritten): exact to a few bytes. */
+  bytes: number;
+  before: { params: number; macs: number; computeMacs: number; bytes: number };
+  /** after / before. */
+  ratios: { params: number; macs: number; bytes: number };
+  /** Kept channels per group, as used (clamped to what the group allows). */
+  keep: Record<string, number>;
+  /** Entries that could not be used as given, and why (kept for the UI to show). */
+  adjusted: { group: number; asked: number; used: number; why: string }[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scans
+
+export interface Metrics {
+  agreement?: number;
+  kl?: number;
+  'rel-l2': number;
+  cosine: number;
+  accuracy?: number;
+  top5?: number;
+}
+
+/** Options of a sensitivity scan (the CLI's `scan` flags), as data. */
+export interface ScanSettingsInput {
+  data?: string;
+  labels?: string;
+  preprocess?: Partial<ImagePreprocess> | string;
+  samples?: number;
+  ratios?: number[];
+  metric?: MetricName;
+  mode?: 'structured' | 'unstructured';
+  criterion?: CriterionName;
+  reduce?: Reduction;
+  withinGroup?: WithinGroup;
+  roundTo?: number;
+  minChannels?: number;
+  /** The model output the headline metric reads (default: the first). */
+  outputName?: string;
+  batch?: number;
+  maxMemoryMB?: number;
+  stack?: boolean;
+  threads?: number;
+  /** Scan only these group ids (structured) or layer names (unstructured). */
+  only?: string[];
+  seed?: number;
+  /** Where results are cached between runs; absent: no disk cache. */
+  cacheDir?: string;
+}
+
+export interface ScanPoint {
+  ratio: number;
+  /** Channels kept (structured) or weights kept (unstructured). */
+  kept: number;
+  removed: number;
+  /** Params and MACs really removed if pruned (unstructured: params zeroed, MACs unchanged). MACs on the stated basis. */
+  paramsRemoved: number;
+  macsRemoved: number;
+  metrics: Metrics;
+  /** Degradation under the headline metric, ≥ 0 (0 = dense). */
+  loss: number;
+  outputs?: Record<string, Metrics>;
+}
+
+export interface ScanTargetResult {
+  kind: 'group' | 'layer';
+  /** Group id, or layer name in unstructured mode. */
+  id: number | string;
+  sources: string[];
+  members: GroupInfo['members'];
+  channels?: number;
+  params: number;
+  macs: number;
+  /** Mean loss over the scanned ratios: one number to rank targets by (higher = more sensitive). */
+  sensitivity: number;
+  points: ScanPoint[];
+}
+
+export interface ScanResult {
+  version: number;
+  model: { path: string; sha256: string; bytes: number; params: number; macs: number };
+  settings: {
+    mode: 'structured' | 'unstructured';
+    criterion: string;
+    reduce: string;
+    withinGroup: WithinGroup;
+    ratios: number[];
+    metric: MetricName;
+    output: string;
+    samples: number;
+    seed: number;
+    batch: number;
+    inputShapes: InputShapes;
+    roundTo?: number;
+    minChannels?: number;
+  };
+  data: { kind: DataKind; description: string; samples: number; labelled: boolean; synthetic: boolean };
+  dense: { outputs: { name: string; dims: number[]; classes?: number }[]; metrics: Metrics };
+  targets: ScanTargetResult[];
+  skipped: { id: number | string; sources: string[]; reason: string }[];
+  basis: CostBasis;
+  timing: {
+    totalMs: number;
+    prepareMs: number;
+    denseMs: number;
+    sessionMs: number;
+    runMs: number;
+    steps: number;
+    runs: number;
+    /** Targets whose frontier did not fit maxMemoryMB and ran from the graph inputs. */
+    uncut: number;
+    threads: number;
+    cached: boolean;
+  };
+  notes: string[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Plans and recipes
+
+/** What a plan reaches: keep a fraction of params or MACs (or measured latency), or stay under a predicted loss. */
+export type PlanTarget = { kind: 'params' | 'macs' | 'latency'; keep: number } | { kind: 'loss'; max: number };
+
+export type WarningKind = 'collapse' | 'min-channels' | 'global-wipe' | 'cliff' | 'bottleneck' | 'unprunable' | 'target';
+
+export interface PlanWarning {
+  kind: WarningKind;
+  group?: number;
+  layers?: string[];
+  message: string;
+  numbers: Record<string, number>;
+  /** What to do about it, in words; `options` are the settings involved. */
+  fix: string;
+  options?: OptionName[];
+}
+
+/** Options of a plan, as data (a scan is run with `scan` settings when none is given). */
+export interface PlanSettingsInput {
+  strategy?: StrategyName;
+  target: PlanTarget;
+  criterion?: CriterionName;
+  reduce?: Reduction;
+  withinGroup?: WithinGroup;
+  maxRatio?: number;
+  roundTo?: number;
+  minChannels?: number;
+  seed?: number;
+  /** Settings of the scan run when the plan needs one (sensitivity, ensemble, loss targets). */
+  scanSettings?: ScanSettingsInput;
+}
+
+/** A versioned, replayable plan: `prune` with it gives the same file, byte for byte. */
+export interface Recipe {
+  kind: 'prunelens-recipe';
+  version: number;
+  model: { path: string; sha256: string; params: number; macs: number };
+  settings: {
+    strategy: StrategyName | 'manual';
+    target?: PlanTarget;
+    criterion: CriterionName;
+    reduce: string;
+    withinGroup?: WithinGroup;
+    maxRatio?: number;
+    minChannels?: number;
+    roundTo?: number;
+    inputShapes: InputShapes;
+    scan?: { metric: string; samples: number; data: string; criterion: string; synthetic?: boolean };
+  };
+  /** Per pruned group: channels before and kept, and the exact channel indices removed. */
+  groups: { id: number; sources: string[]; channels: number; keep: number; ratio: number; remove: number[]; predictedLoss?: number }[];
+  predicted: { params: number; macs: number; paramsRatio: number; macsRatio: number; loss?: number; latencyRatio?: number };
+  warnings: PlanWarning[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pruning
+
+/** A hand plan: per group id or layer name, a ratio or the exact channel indices to remove. */
+export type PlanEntries = Record<string, number | number[]>;
+
+/** Options of a prune, as data: what to remove (one of ratio, plan, keep, recipe), how, and what to check it on. */
+export interface PruneSettingsInput {
+  /** Every prunable group loses this fraction (per source layer inside a group, unless withinGroup is global). */
+  ratio?: number;
+  /** Per group id or layer name: a ratio or the exact channel indices to remove. */
+  plan?: PlanEntries;
+  /** Channels kept per group id (the ratio editor's state). */
+  keep?: Record<string, number>;
+  /** A recipe: its exact channels are applied; it must be for this model unless ignoreHash. */
+  recipe?: Recipe;
+  /** Apply a recipe made for another version of the model (its groups must still match). */
+  ignoreHash?: boolean;
+  criterion?: CriterionName;
+  reduce?: Reduction;
+  withinGroup?: WithinGroup;
+  roundTo?: number;
+  minChannels?: number;
+  seed?: number;
+  /** Samples to also verify on (the first `samples`, 8 by default), and to measure accuracy with when labelled. */
+  data?: string;
+  labels?: string;
+  samples?: number;
+  preprocess?: Partial<ImagePreprocess> | string;
+  /** Timed ONNX Runtime runs of the original and the pruned model (0 or absent: not measured). */
+  latencyRuns?: number;
+  threads?: number;
+}
+
+/** What the masked original and the pruned model were compared on, and how close they came. */
+export interface Verification {
+  /** Largest relative error over outputs: max |pruned − twin| / max |twin|. */
+  maxRelError: number;
+  maxAbsError: number;
+  outputs: { name: string; relError: number; absError: number; scale: number; tolerance: number; noise: number }[];
+  /** Samples both models ran on (random and real). */
+  samples: number;
+  inputs: { random: { seeds: number[] }; real?: { description: string; samples: number } };
+  /**
+   * How the tolerance was set: from the model's own float32 noise (the masked original against itself with every
+   * weight moved by one rounding step), never below `floor` relative to the output's scale.
+   */
+  tolerance: { method: string; relativeFloor: number; factor: number };
+  passed: boolean;
+}
+
+export interface PruneReport {
+  input: string;
+  /** Where the variant was saved (absent until it is). */
+  output?: string;
+  criterion: CriterionName;
+  reduce: Reduction;
+  withinGroup: WithinGroup;
+  inputShapes: InputShapes;
+  basis: CostBasis;
+  before: { params: number; macs: number; bytes: number };
+  after: { params: number; macs: number; bytes: number };
+  groups: { id: number; channels: number; kept: number; removed: number[]; sources: string[]; scoredBy?: CriterionName }[];
+  /** With criterion bn: the pruned groups without a BatchNormalization member, scored by l1 instead. */
+  bnFallback?: number[];
+  layers: { name: string; op: string; outChannelsBefore?: number; outChannelsAfter?: number; paramsBefore: number; paramsAfter: number }[];
+  verification: Verification;
+  /** Measured ONNX Runtime latency, original vs pruned (same threads, warm-up, median of the runs). */
+  latency?: { beforeMs: number; afterMs: number; speedup: number; runs: number; threads: number };
+  /** Accuracy on the labelled data given (all its samples), before and after. */
+  accuracy?: { samples: number; before: number; after: number; top5Before: number; top5After: number; data: string };
+  /** The plan this model was made from: strategy, target, predictions and warnings. */
+  recipe?: Pick<Recipe, 'settings' | 'predicted' | 'warnings'> & { groups: { id: number; predictedLoss?: number }[] };
+  reports?: { json: string; markdown: string };
+}
+
+/** A pruned model held by the engine until it is saved. */
+export interface PruneResult {
+  variantId: string;
+  report: PruneReport;
+  /** The recipe that reproduces this variant (exact channels). */
+  recipe: Recipe;
+}
+
+export interface SaveResult {
+  path: string;
+  bytes: number;
+  dataFile?: string;
+  dataBytes?: number;
+  reports?: { json: string; markdown: string };
+  recipe?: string;
+}
+
+export interface SparsityReport {
+  input: string;
+  output: string;
+  sparsity: { kind: 'unstructured'; ratio: number } | { kind: 'nm'; n: number; m: number };
+  zeroedWeights: number;
+  weights: number;
+  bytes: number;
+  note: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measurement
+
+export interface LatencyResult {
+  medianMs: number;
+  p10Ms: number;
+  p90Ms: number;
+  runs: number;
+  warmup: number;
+  threads: number;
+  inputShapes: InputShapes;
+}
+
+export interface BenchMeasured {
+  path: string;
+  params: number;
+  macs: number;
+  /** Fraction of weights that are exactly zero. */
+  zeroWeights: number;
+  latency: LatencyResult;
+}
+
+export interface BenchResult {
+  model: BenchMeasured;
+  compare?: BenchMeasured & { speedup: number; macRatio: number; paramsRatio: number };
+  notes: string[];
+}
+
+export interface EvalResult {
+  model: string;
+  data: string;
+  samples: number;
+  top1: number;
+  top5: number;
+}
