@@ -77,6 +77,11 @@ describe('prunelens serve (JSON-RPC over stdio)', () => {
     }
     const some = await engine.request('groups', { modelId: open.modelId, ids: [1] });
     assert.deepEqual(some, [groups[1]]);
+    const graph = await engine.request('graph', { modelId: open.modelId });
+    assert.equal(graph.nodes.length, 27);
+    assert.ok(graph.nodes.every((n, i) => n.id === i && n.inputs.every((p) => p < i)), 'edges point back to earlier nodes');
+    assert.equal(graph.nodes[0].writes, 0);
+    assert.deepEqual(graph.outputs.map((o) => o.name), ['logits']);
     const info = await engine.request('inspect', { modelId: open.modelId, layers: false });
     assert.equal(info.params, open.params);
     assert.deepEqual(info.layers, []);

@@ -93,6 +93,7 @@ export async function runServe(): Promise<void> {
     if (p.ids !== undefined && !(Array.isArray(p.ids) && p.ids.every(Number.isInteger))) throw bad('modelId', "'ids' must be a list of group ids");
     return session(p).groups(p.ids);
   });
+  handle('graph', (p) => session(p).graph());
   handle('estimate', (p) => {
     need(p as unknown as Record<string, unknown>, 'keep', 'object');
     return session(p).estimate(p.keep, { criterion: p.criterion, withinGroup: p.withinGroup });

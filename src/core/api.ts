@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import type {
-  BenchMeasured, BenchResult, Estimate, EvalResult, GroupInfo, InputShapes, InspectResult, ModelSummary, PlanSettingsInput,
+  BenchMeasured, BenchResult, Estimate, EvalResult, GroupInfo, InputShapes, InspectResult, ModelGraph, ModelSummary, PlanSettingsInput,
   PruneResult, Recipe, SaveResult, ScanResult, ScanSettingsInput, SparsityReport,
 } from '../shared/types.js';
 import { analyse, type AnalyseOptions, type Analysis } from './analysis.js';
@@ -23,6 +23,7 @@ import { PlanCosting } from './plan/costing.js';
 import { checkPlanOptions, plan, planNeedsScan, readScan } from './plan/plan.js';
 import type { TaskOptions } from './progress.js';
 import { checkPruneOptions, prune, saveVariant, type PruneOptions, type SaveOptions, type Variant } from './prune.js';
+import { buildGraph } from './report/graph.js';
 import { buildInspectResult } from './report/inspect.js';
 import { checkScanOptions, scan, type ScanOptions } from './sensitivity/scan.js';
 import { sparsifyModel, checkSparsity } from './sparse.js';
@@ -90,6 +91,11 @@ export class ModelSession {
       if (!g) throw new PruneLensError(`no dependency group ${id} (the model has ${infos.length})`, { code: 'unknown-id' });
       return g;
     });
+  }
+
+  /** The graph for drawing, with the groups each node touches. */
+  graph(): ModelGraph {
+    return buildGraph(this.analysis);
   }
 
   /**

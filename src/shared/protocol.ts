@@ -8,7 +8,7 @@
  * that keeps the model, its shapes, dependency groups and cost model, so no request loads or analyses it again).
  */
 import type {
-  CriterionName, EngineErrorData, Estimate, GroupInfo, InputShapes, InspectResult, ModelSummary, PlanSettingsInput,
+  CriterionName, EngineErrorData, Estimate, GroupInfo, InputShapes, InspectResult, ModelGraph, ModelSummary, PlanSettingsInput,
   ProgressEvent, PruneResult, PruneSettingsInput, Recipe, SaveResult, ScanResult, ScanSettingsInput, WithinGroup,
 } from './types.js';
 
@@ -80,6 +80,7 @@ export interface EngineMethods {
   open: { params: OpenParams; result: OpenResult };
   inspect: { params: InspectParams; result: InspectResult };
   groups: { params: GroupsParams; result: GroupInfo[] };
+  graph: { params: ModelRef; result: ModelGraph };
   estimate: { params: EstimateParams; result: Estimate };
   scan: { params: ScanParams; result: ScanResult };
   plan: { params: PlanParams; result: Recipe };
@@ -89,7 +90,7 @@ export interface EngineMethods {
 }
 
 export type EngineMethod = keyof EngineMethods;
-export const ENGINE_METHODS: EngineMethod[] = ['open', 'inspect', 'groups', 'estimate', 'scan', 'plan', 'prune', 'save', 'close'];
+export const ENGINE_METHODS: EngineMethod[] = ['open', 'inspect', 'groups', 'graph', 'estimate', 'scan', 'plan', 'prune', 'save', 'close'];
 
 /** The `value` of a `$/progress` notification: LSP's work-done progress, with the engine's own fields added. */
 export type ProgressValue =

@@ -212,6 +212,33 @@ export interface CostBasis {
   macs: string;
 }
 
+/** The model graph for drawing: nodes in graph order, edges as producer indices, and the groups each node touches. */
+export interface ModelGraph {
+  nodes: {
+    /** Index in `nodes`. */
+    id: number;
+    name: string;
+    op: string;
+    /** Producer node ids of its inputs (graph inputs and constants are not nodes). */
+    inputs: number[];
+    /** The dependency group of the channels this node writes, if its output has a channel space. */
+    writes?: number;
+    /** Groups whose channels it reads or whose weights it holds (other than `writes`). */
+    reads: number[];
+    params: number;
+    macs: number;
+    outChannels?: number;
+    /** Output dims of its first output, when known. */
+    shape?: number[];
+    /** 'compute' for Conv/Gemm/MatMul-like ops, 'cheap' for element-wise and pooling, 'data' for data movement. */
+    kind: 'compute' | 'cheap' | 'data';
+  }[];
+  /** Graph inputs and the nodes that read them. */
+  inputs: { name: string; consumers: number[] }[];
+  /** Graph outputs and the node that writes each. */
+  outputs: { name: string; producer?: number }[];
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Estimates
 
