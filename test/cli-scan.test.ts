@@ -24,7 +24,8 @@ describe('prunelens scan', () => {
     const csv = path.join(dir, 'scan.csv');
     const r = cli('scan', EXAMPLE, ...IDX, '--samples', '200', '--ratios', '0.25,0.5,0.75', '-o', json, '--csv', csv, ...cache);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /structured scan of 6 groups x 3 ratios on 200 labelled samples/);
+    assert.match(r.out, /structured scan of 6 groups x 3 ratios\ndata: real, 200 labelled samples/);
+    assert.doesNotMatch(r.out, /input sizes assumed/, 'the batch alone is not worth a note');
     assert.match(r.out, /most sensitive: \d+/);
     assert.match(r.out, /dense accuracy \d+\.\d%/);
     const j = JSON.parse(fs.readFileSync(json, 'utf8'));

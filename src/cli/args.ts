@@ -12,7 +12,7 @@ export const FLAGS: Record<OptionName, string | undefined> = {
   ratios: '--ratios', metric: '--metric', mode: '--mode', outputName: '--output-name', batch: '--batch', maxMemoryMB: '--max-memory',
   threads: '--threads', only: '--only', seed: '--seed', cacheDir: '--cache-dir', stack: '--stack',
   target: '--target', maxLoss: '--max-loss', strategy: '--strategy', scan: '--scan', maxRatio: '--max-ratio',
-  sparsity: '--sparsity', nm: '--nm', latencyRuns: '--latency-runs', runs: '--runs', warmup: '--warmup', compare: '--compare',
+  sparsity: '--sparsity', nm: '--nm', latencyRuns: '--latency-runs', runs: '--runs', warmup: '--warmup', compare: '--compare', reference: '--reference',
   modelId: undefined, variantId: undefined,
 };
 
@@ -94,4 +94,13 @@ export function channelChoice(flags: ChannelFlags): Pick<PruneOptions, 'criterio
     inputShapes: flags.inputShape,
     inputValues: inputValues(flags.inputValue),
   };
+}
+
+/** `--threads N|all` as ONNX Runtime's intra-op thread count (0 = all cores). */
+export function threadsOf(v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (v === 'all') return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw invalid('threads', `expected a whole number ≥ 1 or 'all', got '${v}'`);
+  return n;
 }

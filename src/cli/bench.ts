@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { benchFile } from '../core/api.js';
 import type { BenchMeasured, BenchResult } from '../shared/types.js';
-import { emit, si } from './format.js';
-import { inputValues, number } from './args.js';
+import { emit, si, speed } from './format.js';
+import { inputValues, number, threadsOf } from './args.js';
 
 export interface BenchFlags {
   compare?: string;
@@ -17,9 +17,9 @@ export interface BenchFlags {
 export async function runBench(file: string, flags: BenchFlags): Promise<void> {
   const result = await benchFile(file, {
     compare: flags.compare,
-    runs: number('runs', flags.runs) ?? 20,
+    runs: number('runs', flags.runs),
     warmup: number('warmup', flags.warmup) ?? 3,
-    threads: number('threads', flags.threads) ?? 0,
+    threads: threadsOf(flags.threads, 1),
     inputShapes: flags.inputShape,
     inputValues: inputValues(flags.inputValue),
   });
@@ -35,14 +35,14 @@ function line(m: BenchMeasured): string {
 function render(r: BenchResult): string {
   const l = r.model.latency;
   const lines = [
-    `ONNX Runtime CPU, ${l.threads || 'all'} intra-op threads, ${l.warmup} warm-up + ${l.runs} timed runs, inputs ` +
+    `ONNX Runtime CPU, ${l.threads || 'all'} intra-op thread${l.threads === 1 ? '' : 's'}, ${l.warmup} warm-up + ${l.runs} timed runs${r.compare ? ' each, taken in turn' : ''}, inputs ` +
       Object.entries(l.inputShapes).map(([k, v]) => `${k}=${v.join('x')}`).join(' '),
     line(r.model),
   ];
   if (r.compare) {
     const c = r.compare;
     lines.push(line(c));
-    lines.push(`measured speedup ${c.speedup.toFixed(2)}× beside theoretical ${c.macRatio.toFixed(2)}× (MACs) and ${c.paramsRatio.toFixed(2)}× (params)`);
+    lines.push(`measured: ${path.basename(c.path)} is ${speed(c.speedup)}, beside ${c.macRatio.toFixed(2)}× fewer MACs and ${c.paramsRatio.toFixed(2)}× fewer params`);
   }
   lines.push(...r.notes.map((n) => `note: ${n}`));
   return lines.join('\n');

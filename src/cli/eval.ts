@@ -10,6 +10,7 @@ export interface EvalFlags {
   std?: string;
   scale?: string;
   samples?: string;
+  reference?: string;
   inputShape?: string[];
   inputValue?: string[];
   json?: boolean;
@@ -20,8 +21,17 @@ export async function runEval(file: string, flags: EvalFlags): Promise<void> {
   const extra = (['mean', 'std', 'scale'] as const).filter((k) => flags[k] !== undefined).map((k) => `${k}=${flags[k]}`);
   const preprocess = [flags.preprocess, ...extra].filter(Boolean).join(';') || undefined;
   const r = await evaluateFile(file, {
-    data: flags.data, labels: flags.labels, preprocess, samples: number('samples', flags.samples),
+    data: flags.data, labels: flags.labels, preprocess, samples: number('samples', flags.samples), reference: flags.reference,
     inputShapes: flags.inputShape, inputValues: inputValues(flags.inputValue),
   });
-  emit(r, flags.json, (x) => `${file}: top-1 ${(100 * x.top1).toFixed(1)}%, top-5 ${(100 * x.top5).toFixed(1)}% on ${x.data}`);
+  emit(r, flags.json, (x) => {
+    const lines = [`${file} on ${x.data}:`];
+    if (x.top1 !== undefined) lines.push(`  top-1 ${(100 * x.top1).toFixed(1)}%, top-5 ${(100 * x.top5!).toFixed(1)}%`);
+    if (x.fidelity) {
+      const m = x.fidelity.metrics;
+      lines.push(`  against ${x.fidelity.reference} (output '${x.fidelity.output}'): ` +
+        [m.agreement !== undefined ? `top-1 agreement ${(100 * m.agreement).toFixed(1)}%` : '', `rel-l2 ${m['rel-l2'].toFixed(4)}`, `cosine ${m.cosine.toFixed(4)}`].filter(Boolean).join(', '));
+    }
+    return lines.join('\n');
+  });
 }

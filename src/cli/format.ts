@@ -36,3 +36,11 @@ export function table(header: string[], rows: string[][], right: number[] = []):
 export function emit<T>(result: T, json: boolean | undefined, render: (r: T) => string): void {
   process.stdout.write((json ? JSON.stringify(result, null, 2) : render(result)) + '\n');
 }
+
+/** A speed ratio as people say it: "1.38× faster", "1.25× slower" (never "0.80× faster"). */
+export function speed(ratio: number): string {
+  if (!Number.isFinite(ratio) || ratio <= 0) return 'not measured';
+  if (Math.abs(ratio - 1) < 0.005) return 'the same speed';
+  return ratio > 1 ? `${ratio.toFixed(2)}× faster` : `${(1 / ratio).toFixed(2)}× slower`;
+}
+

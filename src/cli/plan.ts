@@ -65,17 +65,23 @@ function renderPlan(r: Recipe, out?: string): string {
     .filter((g) => g.keep < g.channels)
     .map((g) => [String(g.id), g.sources[0] + (g.sources.length > 1 ? ` +${g.sources.length - 1}` : ''), `${g.channels} → ${g.keep}`,
       `${Math.round(100 * g.ratio)}%`, g.predictedLoss === undefined ? '' : g.predictedLoss.toFixed(3)]);
+  const sc = r.settings.scan;
+  const destroyed = r.warnings.filter((w) => w.kind === 'destroyed');
   const lines = [
     `${r.settings.strategy} plan for ${r.model.path}: target ${t.kind === 'loss' ? `predicted loss ≤ ${t.max}` : `${t.kind} ${pct(t.keep, 1)}`}`,
+    sc ? `based on a scan on ${sc.synthetic ? 'SYNTHETIC data (fidelity on such inputs, not task accuracy): ' : 'real data: '}${sc.data}` : 'based on the criterion\'s scores only (no scan)',
+    ...destroyed.map((w) => `WARNING: ${w.message}; fix: ${describeFix(w.fix, w.options)}`),
     '',
     table(['group', 'layers', 'channels', 'pruned', 'pred. loss'], rows, [2, 3, 4]),
+    ...(sc ? [`pred. loss: the scan's ${sc.metric} loss of each group pruned alone at its planned ratio (0 = as the dense model; ` +
+      `the plan's total is the sum over groups, an estimate of pruning them together)`] : []),
     '',
     `  params ${si(r.model.params)} → ${si(r.predicted.params)} (${pct(r.predicted.paramsRatio, 1)})`,
     `  MACs   ${si(r.model.macs)} → ${si(r.predicted.macs)} (${pct(r.predicted.macsRatio, 1)})`,
   ];
   if (r.predicted.latencyRatio !== undefined) lines.push(`  latency (measured) ${pct(r.predicted.latencyRatio, 1)} of the original`);
   if (r.predicted.loss !== undefined) lines.push(`  predicted loss (${r.settings.scan?.metric}, sum of groups alone) ${r.predicted.loss.toFixed(4)}`);
-  for (const w of r.warnings) lines.push(`warning [${w.kind}]: ${w.message}; fix: ${describeFix(w.fix, w.options)}`);
+  for (const w of r.warnings.filter((x) => x.kind !== 'destroyed')) lines.push(`warning [${w.kind}]: ${w.message}; fix: ${describeFix(w.fix, w.options)}`);
   lines.push(out ? `recipe written to ${out}: apply it with prunelens prune MODEL --plan ${out} -o OUT` : 'pass -o RECIPE.json to save the recipe');
   return lines.join('\n');
 }

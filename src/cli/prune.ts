@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import { invalid, pruneModel, PruneLensError, RECIPE_KIND, RECIPE_VERSION, sparsifyFile, type Sparsity } from '../core/api.js';
 import type { PlanEntries, PruneReport, Recipe } from '../shared/types.js';
-import { bytes, emit, pct, si, table } from './format.js';
-import { channelChoice, describeFix, number, type ChannelFlags } from './args.js';
+import { bytes, emit, pct, si, speed, table } from './format.js';
+import { channelChoice, describeFix, number, threadsOf, type ChannelFlags } from './args.js';
 import { withProgress } from './progress.js';
 
 export interface PruneFlags extends ChannelFlags {
@@ -72,8 +72,9 @@ export async function runPrune(model: string, flags: PruneFlags, signal?: AbortS
       plan: plan?.entries,
       recipe: plan?.recipe,
       ignoreHash: flags.allowOtherModel,
-      latencyRuns: number('latencyRuns', flags.latencyRuns) ?? 10,
-      threads: number('threads', flags.threads),
+      latency: flags.latencyRuns !== '0',
+      latencyRuns: number('latencyRuns', flags.latencyRuns),
+      threads: threadsOf(flags.threads, 1),
       reports: flags.report !== false,
       ...choice,
       data: flags.data,
@@ -103,12 +104,29 @@ async function runSparsify(model: string, flags: PruneFlags): Promise<void> {
     `zeroed ${si(x.zeroedWeights)} of ${si(x.weights)} weights (${pct(x.zeroedWeights, x.weights)}) → ${x.output}\nnote: ${x.note}`);
 }
 
+/** What verification showed, and on what: never "verified" when the original's outputs said nothing. */
+export function verificationLines(r: PruneReport): string[] {
+  const v = r.verification;
+  const on = `${v.inputs.random.seeds.length} × ${v.inputs.random.description}${v.inputs.real ? ` and ${v.inputs.real.description}` : ''}`;
+  const err = `max relative error ${v.maxRelError.toExponential(2)} (tolerance ${Math.max(...v.outputs.map((o) => o.tolerance / Math.max(o.scale, 1e-12))).toExponential(1)} of the output scale, from the model's own float32 noise)`;
+  const lost = v.silenced.map((s) => `  WARNING: the pruned model has lost an output: ${s}. The plan cut too much; lower the target, or plan with the sensitivity strategy on real data.`);
+  if (!v.exercised) {
+    const why = [...v.degenerate.map((d) => `the original's ${d}`), ...v.silenced.map((d) => `the pruned model's ${d.replace(/, where.*/, '')}`)];
+    return [
+      `  NOT VERIFIED: on ${on}, ${why.join('; ')}: two silent outputs always agree (${err}), so this proves nothing.`,
+      ...(v.silenced.length ? [] : ['    Pass --data with real samples to verify.']),
+      ...lost,
+    ];
+  }
+  const lines = [`  verified against the masked original on ${on}: ${err}`];
+  if (v.degenerate.length) lines.push(`  note: not exercised by these inputs: ${v.degenerate.join('; ')}`);
+  return [...lines, ...lost];
+}
+
 export function renderPrune(r: PruneReport): string {
   const rows = r.layers
     .filter((l) => l.outChannelsBefore !== undefined && l.outChannelsBefore !== l.outChannelsAfter)
     .map((l) => [l.name, l.op, `${l.outChannelsBefore} → ${l.outChannelsAfter}`, `${si(l.paramsBefore)} → ${si(l.paramsAfter)}`]);
-  const v = r.verification;
-  const real = v.inputs.real ? ` and ${v.inputs.real.description}` : '';
   const fallback = r.bnFallback?.length
     ? [`  bn: ${r.bnFallback.length} group(s) without BatchNormalization, scored by l1: ${r.bnFallback.join(', ')}`]
     : [];
@@ -123,11 +141,10 @@ export function renderPrune(r: PruneReport): string {
     `  params ${si(r.before.params)} → ${si(r.after.params)} (${pct(r.after.params, r.before.params)})`,
     `  MACs   ${si(r.before.macs)} → ${si(r.after.macs)} (${pct(r.after.macs, r.before.macs)})`,
     `  file   ${bytes(r.before.bytes)} → ${bytes(r.after.bytes)}`,
-    `  verified against the masked original on ${v.inputs.random.seeds.length} random inputs${real}: ` +
-      `max relative error ${v.maxRelError.toExponential(2)} ` +
-      `(tolerance ${Math.max(...v.outputs.map((o) => o.tolerance / Math.max(o.scale, 1e-12))).toExponential(1)} of the output scale, from the model's own float32 noise)`,
+    ...verificationLines(r),
     ...(r.accuracy ? [`  top-1 on ${r.accuracy.data}: ${(100 * r.accuracy.before).toFixed(1)}% → ${(100 * r.accuracy.after).toFixed(1)}% (no fine-tuning)`] : []),
-    ...(r.latency ? [`  latency (measured) ${r.latency.beforeMs.toFixed(2)} → ${r.latency.afterMs.toFixed(2)} ms: ${r.latency.speedup.toFixed(2)}× faster (MACs ${(r.before.macs / r.after.macs).toFixed(2)}× fewer)`] : []),
+    ...(r.latency ? [`  latency (measured, ${r.latency.threads || 'all'} thread${r.latency.threads === 1 ? '' : 's'}, median of ${r.latency.runs} runs each) ` +
+      `${r.latency.beforeMs.toFixed(2)} → ${r.latency.afterMs.toFixed(2)} ms: ${speed(r.latency.speedup)} (MACs ${(r.before.macs / r.after.macs).toFixed(2)}× fewer)`] : []),
     ...(r.recipe?.warnings.map((w) => `  warning [${w.kind}]: ${w.message}; fix: ${describeFix(w.fix, w.options)}`) ?? []),
     ...(r.reports ? [`  report: ${r.reports.markdown}`] : []),
   ].join('\n');

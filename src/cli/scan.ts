@@ -100,8 +100,11 @@ function render(r: ScanResult): string {
   const ranked = [...r.targets].sort((a, b) => b.sensitivity - a.sensitivity);
   const lines = [
     `${path.basename(r.model.path)}: ${r.settings.mode} scan of ${r.targets.length} ${r.settings.mode === 'structured' ? 'groups' : 'layers'} ` +
-      `x ${r.settings.ratios.length} ratios on ${r.data.description}`,
-    `metric: ${m}${m === 'kl' || m === 'rel-l2' ? ' (lower is better)' : ' (%, higher is better)'} on output '${r.settings.output}'` +
+      `x ${r.settings.ratios.length} ratios`,
+    `data: ${r.data.synthetic ? 'SYNTHETIC (the losses are fidelity to the dense model on such inputs, not task accuracy): ' : 'real, '}${r.data.description}`,
+    ...r.dense.degenerate.map((d) => `WARNING: the dense model's ${d} on this data, so the losses below measure rounding, not the model: scan with real data (--data)`),
+    ...(r.settings.assumed?.length ? [`input sizes assumed: ${r.settings.assumed.join(', ')} (set with --input-shape)`] : []),
+    `metric: ${m}${m === 'kl' || m === 'rel-l2' ? ' (lower is better)' : ' (%, higher is better)'} on output '${r.settings.output}', each group pruned alone` +
       (r.dense.metrics.accuracy !== undefined ? `; dense accuracy ${(100 * r.dense.metrics.accuracy).toFixed(1)}%` : ''),
     '',
     table(

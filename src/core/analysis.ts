@@ -51,6 +51,11 @@ export class Analysis {
     return this.model.path;
   }
 
+  /** Assumed dims other than the batch (a batch of 1 is conventional; a guessed image side is not). */
+  get assumedSizes(): string[] {
+    return this.assumed.filter((d) => !/\[0\]/.test(d));
+  }
+
   /** Values given for integer inputs (to pass on to synthetic feeds). */
   get givenValues(): Record<string, number> {
     return Object.fromEntries(this.inputValues.map((v) => [v.name, v.value]));

@@ -4,6 +4,7 @@
  * data (src/shared/types.ts); every long call takes progress and an AbortSignal. The CLI and the engine process
  * (`prunelens serve`) use this module only; nothing inside src/core imports it.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {
   BenchMeasured, BenchResult, Estimate, EvalResult, GroupInfo, InputShapes, InspectResult, ModelGraph, ModelSummary, PlanSettingsInput,
@@ -11,21 +12,22 @@ import type {
 } from '../shared/types.js';
 import { analyse, type AnalyseOptions, type Analysis } from './analysis.js';
 import { computeCost } from './cost/cost.js';
-import { measureLatency } from './cost/latency.js';
+import { measureLatencies } from './cost/latency.js';
 import { sparsity as zeroFraction } from './cost/sparsity.js';
 import type { SelectOptions } from './criteria/select.js';
 import { classCount } from './criteria/select.js';
 import { loadCalibration } from './data/calibration.js';
 import { parsePreprocess } from './data/preprocess.js';
 import { invalid, PruneLensError } from './errors.js';
-import { evaluateAccuracy } from './eval.js';
+import { evaluateAccuracy, outputFidelity } from './eval.js';
 import { PlanCosting } from './plan/costing.js';
 import { checkPlanOptions, plan, planNeedsScan, readScan } from './plan/plan.js';
 import type { TaskOptions } from './progress.js';
 import { checkPruneOptions, prune, saveVariant, type PruneOptions, type SaveOptions, type Variant } from './prune.js';
 import { buildGraph } from './report/graph.js';
+import { reportPaths } from './report/prune-report.js';
 import { buildInspectResult } from './report/inspect.js';
-import { checkScanOptions, scan, type ScanOptions } from './sensitivity/scan.js';
+import { checkScanOptions, DEFAULT_RATIOS, scan, type ScanOptions } from './sensitivity/scan.js';
 import { sparsifyModel, checkSparsity } from './sparse.js';
 import type { Sparsity } from './surgery/sparsify.js';
 
@@ -151,7 +153,14 @@ export class ModelSession {
     checkPlanOptions(opts);
     let s = typeof opts.scan === 'string' ? readScan(opts.scan) : opts.scan;
     if (!s && planNeedsScan(opts)) {
-      opts.onProgress?.({ phase: 'scan', done: 0, total: 1, message: 'sensitivity scan for the plan' });
+      const ss = opts.scanSettings ?? {};
+      const groups = this.analysis.infos.filter((g) => g.prunable).length;
+      const ratios = (ss.ratios ?? DEFAULT_RATIOS).length;
+      opts.onProgress?.({
+        phase: 'announce', done: 0, total: 0,
+        message: `no scan given: scanning ${groups} groups × ${ratios} ratios first (${groups * ratios} runs over ${ss.samples ?? 64} ` +
+          `${ss.data ? `samples of ${path.basename(ss.data)}` : 'synthetic samples'}${ss.cacheDir ? ', cached for next time' : ''})`,
+      });
       s = await this.scan({ criterion: opts.criterion, reduce: opts.reduce, withinGroup: opts.withinGroup, ...opts.scanSettings, signal: opts.signal, onProgress: opts.onProgress });
     }
     const a = s ? await this.at(s.settings.inputShapes, opts) : this.analysis;
@@ -238,32 +247,62 @@ export async function sparsifyFile(file: string, out: string, s: Sparsity, opts:
   return sparsifyModel(session.analysis.model, out, s, opts);
 }
 
+/**
+ * Accuracy on labelled data for a classifier, and fidelity to a reference model (the original a variant was pruned
+ * from: `reference`, or the `input` its report beside it names) for any model.
+ */
 export async function evaluateFile(
   file: string,
-  opts: AnalyseOptions & { data: string; labels?: string; preprocess?: ScanSettingsInput['preprocess']; samples?: number },
+  opts: AnalyseOptions & { data: string; labels?: string; preprocess?: ScanSettingsInput['preprocess']; samples?: number; reference?: string },
 ): Promise<EvalResult> {
   const a = (await openModel(file, opts)).analysis;
   const preprocess = typeof opts.preprocess === 'string' ? parsePreprocess(opts.preprocess) : opts.preprocess;
   const set = await loadCalibration(a.model, a.shapes.inputs, { data: opts.data, labels: opts.labels, preprocess, samples: opts.samples ?? Infinity });
-  if (!set.labels) throw new PruneLensError(`${path.basename(opts.data)} has no labels: accuracy needs labelled data`, { option: 'labels' });
-  const r = await evaluateAccuracy(a.model, set);
-  return { model: a.model.path, data: set.description, samples: r.samples, top1: r.top1, top5: r.top5 };
+  const result: EvalResult = { model: a.model.path, data: set.description, samples: set.count };
+  const out = a.model.graph.outputs[0]?.name;
+  const dims = a.shapes.types.get(out)?.dims;
+  const classifier = dims?.length === 2 && dims[1] >= 2;
+  if (set.labels && classifier) Object.assign(result, await evaluateAccuracy(a.model, set).then((r) => ({ top1: r.top1, top5: r.top5 })));
+  const reference = opts.reference ?? referenceOf(file);
+  if (reference) {
+    const metrics = await outputFidelity(a, reference, set);
+    result.fidelity = { reference: path.resolve(reference), output: out, metrics };
+  }
+  if (result.top1 === undefined && !result.fidelity) {
+    throw new PruneLensError(
+      classifier ? `${path.basename(opts.data)} has no labels: give labels for accuracy, or a reference model to measure fidelity to`
+        : `output '${out}' (${dims?.join('x') ?? '?'}) is not a classifier's [N, classes]: give a reference model (the original) to measure how closely this one follows it`,
+      { option: classifier ? 'labels' : 'reference' },
+    );
+  }
+  return result;
+}
+
+/** The original a pruned variant came from, as its report (`NAME.report.json` beside it) records. */
+function referenceOf(file: string): string | undefined {
+  try {
+    const r = JSON.parse(fs.readFileSync(reportPaths(file).json, 'utf8')) as { input?: string };
+    return r.input && fs.existsSync(r.input) ? r.input : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function benchFile(
   file: string,
   opts: AnalyseOptions & { compare?: string; runs?: number; warmup?: number; threads?: number },
 ): Promise<BenchResult> {
-  const measure = async (f: string): Promise<BenchMeasured> => {
-    const a = (await openModel(f, opts)).analysis;
-    const cost = computeCost(a.model, a.shapes);
-    const latency = await measureLatency(a.model, a.model, a.shapes.inputs, { runs: opts.runs, warmup: opts.warmup, threads: opts.threads, values: a.givenValues });
-    return { path: path.resolve(f), params: cost.params, macs: cost.macs, zeroWeights: zeroFraction(a.model), latency };
-  };
-  const a = await measure(file);
+  const analysed = [(await openModel(file, opts)).analysis, ...(opts.compare ? [(await openModel(opts.compare, opts)).analysis] : [])];
+  const base = analysed[0];
+  // both models on the same inputs, runs taken in turn
+  const latencies = await measureLatencies(analysed.map((x) => x.model), base.model, base.shapes.inputs,
+    { runs: opts.runs, warmup: opts.warmup, threads: opts.threads, values: base.givenValues });
+  const [a, b] = analysed.map((x, i): BenchMeasured => {
+    const cost = computeCost(x.model, x.shapes);
+    return { path: x.model.path, params: cost.params, macs: cost.macs, zeroWeights: zeroFraction(x.model), latency: latencies[i] };
+  });
   const result: BenchResult = { model: a, notes: [] };
-  if (opts.compare) {
-    const b = await measure(opts.compare);
+  if (b) {
     result.compare = { ...b, speedup: a.latency.medianMs / b.latency.medianMs, macRatio: a.macs / b.macs, paramsRatio: a.params / b.params };
     if (b.zeroWeights > a.zeroWeights + 0.05) {
       result.notes.push(

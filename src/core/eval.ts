@@ -3,7 +3,10 @@ import type { CalibrationSet } from './data/calibration.js';
 import { sliceFeeds } from './data/calibration.js';
 import { PruneLensError } from './errors.js';
 import type { Model } from './ir/graph.js';
-import { accuracy } from './sensitivity/metrics.js';
+import { accuracy, compareOutput, describeOutput } from './sensitivity/metrics.js';
+import { concatChunks } from './sensitivity/runs.js';
+import type { Analysis } from './analysis.js';
+import type { Metrics } from '../shared/types.js';
 import { createSession } from './runtime/ort.js';
 import * as path from 'node:path';
 
@@ -42,4 +45,27 @@ export async function evaluateAccuracy(
   } finally {
     await session.release();
   }
+}
+
+/** How closely `a`'s first output follows a reference model's on the same samples (the reference is the dense one). */
+export async function outputFidelity(a: Analysis, referenceFile: string, set: CalibrationSet, batch = 32): Promise<Metrics> {
+  const run = async (source: Model | string) => {
+    const session = await createSession(source, { externalDataDir: typeof source === 'string' ? path.dirname(source) : path.dirname(a.model.path) });
+    try {
+      const parts = [];
+      for (let s = 0; s < set.count; s += batch) {
+        const r = await session.run(sliceFeeds(set, s, Math.min(batch, set.count - s)));
+        parts.push(r[session.outputNames[0]]);
+      }
+      return concatChunks(parts);
+    } finally {
+      await session.release();
+    }
+  };
+  const ref = await run(referenceFile);
+  const mine = await run(a.model);
+  if (ref.dims.join('x') !== mine.dims.join('x')) {
+    throw new PruneLensError(`the reference's output is ${ref.dims.join('x')}, this model's ${mine.dims.join('x')}: not the same model`, { option: 'reference' });
+  }
+  return compareOutput(describeOutput(a.model.graph.outputs[0].name, ref.dims, ref.data), mine.data);
 }

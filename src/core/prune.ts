@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { CriterionName, PruneReport, PruneSettingsInput, Recipe, SaveResult } from '../shared/types.js';
 import type { Analysis } from './analysis.js';
 import { computeCost, COST_BASIS } from './cost/cost.js';
-import { measureLatency } from './cost/latency.js';
+import { measureLatencies } from './cost/latency.js';
 import { CRITERIA } from './criteria/index.js';
 import { classCount, keepCount, type SelectOptions } from './criteria/select.js';
 import { loadCalibration, sliceFeeds, type CalibrationSet } from './data/calibration.js';
@@ -140,7 +140,7 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
   const after = computeCost(pruned, await computeShapes(pruned, shapes.inputs, { inputValues: a.givenValues }));
   const bytes = encodeOnnx(pruned);
   opts.onProgress?.({ phase: 'verify', done: 0, total: 1, message: 'comparing with the masked original' });
-  const verification = await verifyAgainstTwin(bytes, twin, shapes.inputs, { real, values: a.givenValues });
+  const verification = await verifyAgainstTwin(bytes, twin, shapes.inputs, { real, values: a.givenValues, original: model });
   if (!verification.passed) {
     const culprit = await findBrokenGroup(a, selections, real);
     const o = verification.outputs.find((x) => x.absError > x.tolerance)!;
@@ -179,13 +179,14 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
       })),
     verification,
   };
-  if (opts.latencyRuns) {
+  if (opts.latencyRuns || (opts.latency && opts.latencyRuns === undefined)) {
     opts.onProgress?.({ phase: 'latency', done: 0, total: 1, message: 'timing both models' });
     // the original's inputs describe the pruned model's too
-    const m = { runs: opts.latencyRuns, threads: opts.threads, values: a.givenValues };
-    const before = await measureLatency(model, model, shapes.inputs, m);
-    const afterMs = await measureLatency(bytes, model, shapes.inputs, m);
-    report.latency = { beforeMs: before.medianMs, afterMs: afterMs.medianMs, speedup: before.medianMs / afterMs.medianMs, runs: before.runs, threads: before.threads };
+    const [before, after] = await measureLatencies([model, bytes], model, shapes.inputs, { runs: opts.latencyRuns, threads: opts.threads, values: a.givenValues });
+    report.latency = {
+      beforeMs: before.medianMs, afterMs: after.medianMs, speedup: before.medianMs / after.medianMs, runs: before.runs, threads: before.threads,
+      p10: [before.p10Ms, after.p10Ms], p90: [before.p90Ms, after.p90Ms],
+    };
   }
   if (set?.labels) {
     opts.onProgress?.({ phase: 'accuracy', done: 0, total: 1, message: `accuracy on ${set.count} samples` });

@@ -62,7 +62,7 @@ export type OptionName =
   | 'data' | 'labels' | 'preprocess' | 'samples'
   | 'ratios' | 'metric' | 'mode' | 'outputName' | 'batch' | 'maxMemoryMB' | 'threads' | 'only' | 'seed' | 'cacheDir' | 'stack'
   | 'target' | 'maxLoss' | 'strategy' | 'scan' | 'maxRatio'
-  | 'sparsity' | 'nm' | 'latencyRuns' | 'runs' | 'warmup' | 'compare' | 'modelId' | 'variantId';
+  | 'sparsity' | 'nm' | 'latencyRuns' | 'runs' | 'warmup' | 'compare' | 'reference' | 'modelId' | 'variantId';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared vocabulary
@@ -341,11 +341,18 @@ export interface ScanResult {
     seed: number;
     batch: number;
     inputShapes: InputShapes;
+    /** Input dims that were not given and had to be assumed (and from what). */
+    assumed?: string[];
     roundTo?: number;
     minChannels?: number;
   };
   data: { kind: DataKind; description: string; samples: number; labelled: boolean; synthetic: boolean };
-  dense: { outputs: { name: string; dims: number[]; classes?: number }[]; metrics: Metrics };
+  dense: {
+    outputs: { name: string; dims: number[]; classes?: number }[];
+    metrics: Metrics;
+    /** Outputs of the dense model that say nothing on the scan's data (zero, constant, far below their range). */
+    degenerate: string[];
+  };
   targets: ScanTargetResult[];
   skipped: { id: number | string; sources: string[]; reason: string }[];
   basis: CostBasis;
@@ -371,7 +378,11 @@ export interface ScanResult {
 /** What a plan reaches: keep a fraction of params or MACs (or measured latency), or stay under a predicted loss. */
 export type PlanTarget = { kind: 'params' | 'macs' | 'latency'; keep: number } | { kind: 'loss'; max: number };
 
-export type WarningKind = 'collapse' | 'min-channels' | 'global-wipe' | 'cliff' | 'bottleneck' | 'unprunable' | 'target';
+/**
+ * `destroyed`: a group cut to a predicted loss near the metric's maximum (the output is gone); `data`: what the
+ * prediction rests on is weak (synthetic data, a dense reference that says nothing, assumed input sizes).
+ */
+export type WarningKind = 'destroyed' | 'collapse' | 'min-channels' | 'global-wipe' | 'cliff' | 'bottleneck' | 'unprunable' | 'target' | 'data';
 
 export interface PlanWarning {
   kind: WarningKind;
@@ -451,8 +462,11 @@ export interface PruneSettingsInput {
   labels?: string;
   samples?: number;
   preprocess?: Partial<ImagePreprocess> | string;
-  /** Timed ONNX Runtime runs of the original and the pruned model (0 or absent: not measured). */
+  /** Measure the latency of the original and the pruned model (at least 20 runs each, filling a second). */
+  latency?: boolean;
+  /** Exactly this many timed runs of each (implies latency; 0: not measured). */
   latencyRuns?: number;
+  /** ONNX Runtime threads for the latency runs (1 by default, 0 = all cores). */
   threads?: number;
 }
 
@@ -461,16 +475,30 @@ export interface Verification {
   /** Largest relative error over outputs: max |pruned − twin| / max |twin|. */
   maxRelError: number;
   maxAbsError: number;
-  outputs: { name: string; relError: number; absError: number; scale: number; tolerance: number; noise: number }[];
+  outputs: { name: string; relError: number; absError: number; scale: number; tolerance: number; noise: number; degenerate?: string; silenced?: string }[];
   /** Samples both models ran on (random and real). */
   samples: number;
-  inputs: { random: { seeds: number[] }; real?: { description: string; samples: number } };
+  /** The synthetic inputs (the kind that excited the original most: noise, synthetic images, …) and real samples. */
+  inputs: { random: { seeds: number[]; kind: string; description: string }; real?: { description: string; samples: number } };
   /**
    * How the tolerance was set: from the model's own float32 noise (the masked original against itself with every
    * weight moved by one rounding step), never below `floor` relative to the output's scale.
    */
   tolerance: { method: string; relativeFloor: number; factor: number };
+  /** Outputs agree within tolerance. */
   passed: boolean;
+  /**
+   * At least one output said something on these inputs, in the original and in the pruned model. When false,
+   * agreement proves nothing (two silent models always agree): front ends must not call the model verified.
+   */
+  exercised: boolean;
+  /** Outputs of the original that stayed degenerate (zero, constant, far below their range) on the inputs, and why. */
+  degenerate: string[];
+  /**
+   * Outputs the original fills and the pruned model leaves silent on the same inputs: the surgery may be right, but
+   * the pruned model has lost that output (e.g. a detector that marks nothing any more).
+   */
+  silenced: string[];
 }
 
 export interface PruneReport {
@@ -489,8 +517,11 @@ export interface PruneReport {
   bnFallback?: number[];
   layers: { name: string; op: string; outChannelsBefore?: number; outChannelsAfter?: number; paramsBefore: number; paramsAfter: number }[];
   verification: Verification;
-  /** Measured ONNX Runtime latency, original vs pruned (same threads, warm-up, median of the runs). */
-  latency?: { beforeMs: number; afterMs: number; speedup: number; runs: number; threads: number };
+  /**
+   * Measured ONNX Runtime latency, original vs pruned: the same inputs and threads (1 unless asked), warm-up, runs
+   * taken in turn; medians, and p10/p90 as [before, after].
+   */
+  latency?: { beforeMs: number; afterMs: number; speedup: number; runs: number; threads: number; p10: [number, number]; p90: [number, number] };
   /** Accuracy on the labelled data given (all its samples), before and after. */
   accuracy?: { samples: number; before: number; after: number; top5Before: number; top5After: number; data: string };
   /** The plan this model was made from: strategy, target, predictions and warnings. */
@@ -557,6 +588,9 @@ export interface EvalResult {
   model: string;
   data: string;
   samples: number;
-  top1: number;
-  top5: number;
+  /** With labels and a classifier output [N, classes]. */
+  top1?: number;
+  top5?: number;
+  /** How closely the model follows a reference (its original) on the same samples: agreement, KL, rel-l2, cosine. */
+  fidelity?: { reference: string; output: string; metrics: Metrics };
 }

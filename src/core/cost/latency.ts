@@ -1,40 +1,60 @@
 import type { LatencyResult } from '../../shared/types.js';
-import { createSession, type Feeds } from '../runtime/ort.js';
+import { createSession, type Feeds, type Session } from '../runtime/ort.js';
 import { syntheticFeeds } from '../runtime/feeds.js';
 import type { Model } from '../ir/graph.js';
 import * as path from 'node:path';
 
 export type { LatencyResult } from '../../shared/types.js';
 
+export interface LatencyOptions {
+  /** Exactly this many timed runs; absent: at least 20, and as many as fill `minTimeMs`. */
+  runs?: number;
+  warmup?: number;
+  /** Intra-op threads: 1 by default, so numbers compare across machines and runs; 0 = all cores. */
+  threads?: number;
+  minTimeMs?: number;
+  values?: Record<string, number>;
+}
+
+type Source = string | Model | Uint8Array;
+
 /**
- * Measured ONNX Runtime latency (graph optimisations on): warm-up, then the median and spread of timed runs.
- * `source` is a file, an IR model or serialised bytes; `model` supplies the input types for the synthetic feeds.
+ * Measured ONNX Runtime latency (graph optimisations on) of one or more models on the same inputs: warm-up, then
+ * timed runs taken in turn (A, B, A, B, …) so that a machine getting busier or cooler affects both alike; the
+ * median and spread of each. `model` supplies the input types for the synthetic feeds.
  */
-export async function measureLatency(
-  source: string | Model | Uint8Array,
-  model: Model,
-  inputShapes: Record<string, number[]>,
-  opts: { runs?: number; warmup?: number; threads?: number; minTimeMs?: number; values?: Record<string, number> } = {},
-): Promise<LatencyResult> {
-  const runs = opts.runs ?? 20;
+export async function measureLatencies(sources: Source[], model: Model, inputShapes: Record<string, number[]>, opts: LatencyOptions = {}): Promise<LatencyResult[]> {
   const warmup = opts.warmup ?? 3;
-  const threads = opts.threads ?? 0;
-  const session = await createSession(source, { threads, optimization: 'all', externalDataDir: model.path ? path.dirname(model.path) : undefined });
-  const feeds: Feeds = syntheticFeeds(model, inputShapes, 5, opts.values);
+  const threads = opts.threads ?? 1;
+  const externalDataDir = model.path ? path.dirname(model.path) : undefined;
+  const sessions: Session[] = [];
   try {
-    for (let i = 0; i < warmup; i++) await session.run(feeds);
-    const times: number[] = [];
-    // at least `runs`, and enough of them to fill minTimeMs: sub-millisecond models need many for a stable median
+    for (const s of sources) sessions.push(await createSession(s, { threads, optimization: 'all', externalDataDir }));
+    const feeds: Feeds = syntheticFeeds(model, inputShapes, 5, opts.values);
+    for (const s of sessions) for (let i = 0; i < warmup; i++) await s.run(feeds);
+    const times: number[][] = sessions.map(() => []);
     const start = performance.now();
-    for (let i = 0; i < runs || (performance.now() - start < (opts.minTimeMs ?? 500) && i < 10000); i++) {
-      const t = performance.now();
-      await session.run(feeds);
-      times.push(performance.now() - t);
+    const minTime = opts.runs === undefined ? opts.minTimeMs ?? 1000 : 0;
+    const least = opts.runs ?? 20;
+    // sub-millisecond models need many runs for a stable median
+    for (let i = 0; i < least || (performance.now() - start < minTime && i < 100_000); i++) {
+      for (const [k, s] of sessions.entries()) {
+        const t = performance.now();
+        await s.run(feeds);
+        times[k].push(performance.now() - t);
+      }
     }
-    times.sort((a, b) => a - b);
-    const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
-    return { medianMs: at(0.5), p10Ms: at(0.1), p90Ms: at(0.9), runs: times.length, warmup, threads, inputShapes };
+    return times.map((ts) => {
+      ts.sort((a, b) => a - b);
+      const at = (q: number) => ts[Math.min(ts.length - 1, Math.floor(q * ts.length))];
+      return { medianMs: at(0.5), p10Ms: at(0.1), p90Ms: at(0.9), runs: ts.length, warmup, threads, inputShapes };
+    });
   } finally {
-    await session.release();
+    for (const s of sessions) await s.release();
   }
+}
+
+/** Latency of one model (see measureLatencies). */
+export async function measureLatency(source: Source, model: Model, inputShapes: Record<string, number[]>, opts: LatencyOptions = {}): Promise<LatencyResult> {
+  return (await measureLatencies([source], model, inputShapes, opts))[0];
 }

@@ -8,14 +8,14 @@ import type { DataKind, ImagePreprocess } from '../../shared/types.js';
 import { invalid, PruneLensError } from '../errors.js';
 import type { DType } from '../ir/dtype.js';
 import type { Model } from '../ir/graph.js';
-import { ort } from '../runtime/ort.js';
-import { syntheticFeeds } from '../runtime/feeds.js';
+import { createSession, ort } from '../runtime/ort.js';
 import { runtimeInputs } from '../shapes/inputs.js';
 import { choose } from './choose.js';
 import { loadImageFolder } from './images.js';
 import { loadIdxSet } from './labelled.js';
 import { loadNumpy } from './npy.js';
 import { completePreprocess } from './preprocess.js';
+import { excitingInputs, SYNTHETIC_DESCRIPTION, syntheticSamples, type SyntheticKind } from './synthetic.js';
 
 export type { DataKind } from '../../shared/types.js';
 
@@ -63,13 +63,7 @@ export async function loadCalibration(
   if (!((Number.isInteger(want) || (want === Infinity && opts.data)) && want > 0)) throw invalid('samples', `expects a whole number ≥ 1, got ${opts.samples}`);
   if (!opts.data) {
     if (opts.labels) throw invalid('labels', 'labels need data to go with them');
-    const shapes = Object.fromEntries(Object.entries(inputShapes).map(([k, d]) => [k, [want, ...d.slice(1)]]));
-    return {
-      kind: 'synthetic',
-      count: want,
-      inputs: syntheticFeeds(model, shapes, opts.seed ?? 1, opts.inputValues),
-      description: `${want} synthetic Gaussian samples (seed ${opts.seed ?? 1}): measures fidelity to the dense model only`,
-    };
+    return syntheticSet(model, inputShapes, want, opts.seed ?? 1, opts.inputValues);
   }
   const file = opts.data;
   if (!fs.existsSync(file)) throw new PruneLensError(`${file}: no such file or folder`, { code: 'file-not-found', option: 'data' });
@@ -111,6 +105,26 @@ export async function loadCalibration(
 function dtypeOf(d: DType): 'float32' {
   if (d !== 'float32') throw new PruneLensError(`data feeds float32 inputs; this model's input is ${d}`, { code: 'unsupported', option: 'data' });
   return d;
+}
+
+/**
+ * Synthetic samples of the kind that makes the model say the most (noise leaves many trained models silent; pseudo-
+ * text images excite detectors and classifiers), decided on a few samples before all are made.
+ */
+async function syntheticSet(model: Model, inputShapes: Record<string, number[]>, count: number, seed: number, values?: Record<string, number>): Promise<CalibrationSet> {
+  const session = await createSession(model, { optimization: 'basic' });
+  let kind: SyntheticKind;
+  try {
+    ({ kind } = await excitingInputs(model, (f) => session.run(f), inputShapes, { seeds: [seed], values }));
+  } finally {
+    await session.release();
+  }
+  return {
+    kind: 'synthetic',
+    count,
+    inputs: syntheticSamples(model, inputShapes, kind, count, seed, values),
+    description: `${count} samples of ${SYNTHETIC_DESCRIPTION[kind]} (seed ${seed})`,
+  };
 }
 
 /** Accepts data whose per-sample dims equal the model's, or hold the same elements in the same order (e.g. HxW vs 1xHxW). */

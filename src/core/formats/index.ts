@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { PruneLensError, throwIfCancelled } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import type { TaskOptions } from '../progress.js';
+import JSZip from 'jszip';
 import type { TensorProto } from 'onnx-buf';
 import { decodeOnnx } from './onnx/load.js';
 import { externalRef } from './onnx/tensor.js';
@@ -71,8 +72,12 @@ export async function loadModel(file: string, opts: LoadOptions = {}): Promise<M
       opts.onProgress?.({ phase: 'decode', done: 1, total: 1 });
       return model;
     }
-    case 'tfjs':
     case 'keras':
+      if (await isNumpyArchive(bytes)) {
+        throw new PruneLensError(`${shown} is a NumPy .npz archive (data), not a model: pass it as data (--data) to scan, prune or eval`, { code: 'bad-model' });
+      }
+      throw new PruneLensError(`${shown}: keras models are not supported yet (ONNX only in this version)`, { code: 'unsupported' });
+    case 'tfjs':
     case 'hdf5':
       throw new PruneLensError(`${shown}: ${format} models are not supported yet (ONNX only in this version)`, { code: 'unsupported' });
     default:
@@ -86,6 +91,17 @@ export async function loadModel(file: string, opts: LoadOptions = {}): Promise<M
  */
 export function cloneModel(model: Model): Model {
   return decodeOnnx(encodeOnnx(model), model.path);
+}
+
+/** A zip whose entries are .npy arrays: NumPy's .npz, which people pass where a model goes. */
+async function isNumpyArchive(bytes: Uint8Array): Promise<boolean> {
+  try {
+    const zip = await JSZip.loadAsync(bytes);
+    const names = Object.keys(zip.files);
+    return names.length > 0 && names.every((n) => n.endsWith('.npy') || n.endsWith('/'));
+  } catch {
+    return false;
+  }
 }
 
 /** The files a loaded model reads: the model file, then its external data files (each once). */

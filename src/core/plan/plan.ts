@@ -3,7 +3,7 @@
  * saved as a versioned recipe that `prune` replays to the same file.
  */
 import * as fs from 'node:fs';
-import type { CriterionName, PlanSettingsInput, PlanTarget, Recipe, ScanResult } from '../../shared/types.js';
+import type { CriterionName, PlanSettingsInput, PlanTarget, PlanWarning, Recipe, ScanResult } from '../../shared/types.js';
 import type { Analysis } from '../analysis.js';
 import { measureLatency } from '../cost/latency.js';
 import { scoreGroup } from '../criteria/index.js';
@@ -14,7 +14,8 @@ import type { TaskOptions } from '../progress.js';
 import { applyPruning } from '../surgery/apply.js';
 import { PlanCosting } from './costing.js';
 import { ensemble, global, sensitivity, STRATEGIES, totalLoss, uniform, type Allocation, type AllocOptions, type PlanGroup, type StrategyName, type Target } from './strategies.js';
-import { planWarnings } from './warnings.js';
+import { DESTROYED, planWarnings } from './warnings.js';
+import { lossCeiling } from '../sensitivity/metrics.js';
 
 export type { PlanTarget, Recipe } from '../../shared/types.js';
 
@@ -72,7 +73,11 @@ export async function plan(a: Analysis, scan: ScanResult | undefined, opts: Plan
   if (needsScan && groups.some((pg) => !pg.curve)) {
     throw new PruneLensError('the scan does not cover every prunable group (was it made for only some groups?): scan all groups', { option: 'scan' });
   }
-  const allocOpts: AllocOptions = { ...select, maxRatio, choose: (g, scores, keep) => chooseUnits(g, dep, scores, keep, select) };
+  const metric = scan ? { name: scan.settings.metric, ...lossCeiling(scan.settings.metric, scan.dense.outputs.find((o) => o.name === scan.settings.output)?.classes, scan.dense.metrics) } : undefined;
+  const allocOpts: AllocOptions = {
+    ...select, maxRatio, choose: (g, scores, keep) => chooseUnits(g, dep, scores, keep, select),
+    ...(metric && Number.isFinite(metric.ceiling) && metric.ceiling > 0 ? { destroyedAt: DESTROYED * metric.ceiling } : {}),
+  };
   const alloc = (target: Target, name: StrategyName = strategy): Allocation => {
     switch (name) {
       case 'uniform': return uniform(groups, target, costing, allocOpts);
@@ -99,7 +104,12 @@ export async function plan(a: Analysis, scan: ScanResult | undefined, opts: Plan
   // the exact cost of the plan, from the same estimator surgery is checked against
   const after = costing.evaluate(chosen.keep);
   const layerMacs = new Map(cost.layers.map((l) => [l.name, l.macs]));
-  const warnings = planWarnings({ groups, alloc: chosen, infos, dep, layerMacs, totalMacs: cost.macs, minChannels: opts.minChannels ?? 1, maxRatio, strategy });
+  const warnings = planWarnings({ metric, groups, alloc: chosen, infos, dep, layerMacs, totalMacs: cost.macs, minChannels: opts.minChannels ?? 1, maxRatio, strategy });
+  const destroyed = warnings.filter((w) => w.kind === 'destroyed');
+  if (opts.target.kind === 'loss' && destroyed.length) {
+    throw invalid('maxLoss', `${opts.target.max} lets the plan destroy an output: ${destroyed[0].message}; ask for a smaller loss`);
+  }
+  warnings.push(...dataWarnings(a, scan));
   if (latencyRatio !== undefined && opts.target.kind === 'latency' && latencyRatio > opts.target.keep + 0.02) {
     warnings.unshift({ kind: 'target', message: `measured latency is ${(100 * latencyRatio).toFixed(0)} % of the original, above the ${(100 * opts.target.keep).toFixed(0)} % asked`, numbers: { latencyRatio, target: opts.target.keep },
       fix: 'measure on an idle machine, or ask for fewer MACs (a macs target): small or memory-bound models gain little latency from fewer channels', options: ['target'] });
@@ -143,6 +153,41 @@ export async function plan(a: Analysis, scan: ScanResult | undefined, opts: Plan
     },
     warnings,
   };
+}
+
+/** What the plan's predictions rest on, when it is weak: synthetic data, a silent dense reference, assumed sizes. */
+function dataWarnings(a: Analysis, scan: ScanResult | undefined): PlanWarning[] {
+  const out: PlanWarning[] = [];
+  if (scan?.data.synthetic) {
+    const task = taskOf(a);
+    out.push({ kind: 'data', message: `the scan ran on synthetic data (${scan.data.description}): predicted losses are fidelity to the dense model on such inputs, not task accuracy`,
+      numbers: { samples: scan.data.samples },
+      fix: task ? `this looks like ${task}: scan with real ${task.includes('text') ? 'text images' : 'images'} (an image folder, labelled by sub-folder, or .npz/.npy)` : 'scan with real samples (an image folder, .npz/.npy or IDX)',
+      options: ['data'] });
+  }
+  for (const d of scan?.dense.degenerate ?? []) {
+    out.push({ kind: 'data', message: `on the scan's data the dense model's ${d}: the scan measured rounding, not the model`, numbers: {},
+      fix: 'scan with real data', options: ['data'] });
+  }
+  if (a.assumedSizes.length) {
+    out.push({ kind: 'data', message: `input sizes were assumed (${a.assumedSizes.join(', ')})`, numbers: {},
+      fix: 'give the input shape the model is used at', options: ['inputShapes'] });
+  }
+  return out;
+}
+
+/** What the model is for, as far as its metadata, outputs and exporter say (used to ask for the right data). */
+export function taskOf(a: Analysis): string | undefined {
+  const md = Object.entries(a.model.meta.metadata).map(([k, v]) => `${k}=${v}`).join(' ').toLowerCase();
+  const outs = a.model.graph.outputs.map((o) => a.shapes.types.get(o.name)?.dims ?? []);
+  const image = Object.values(a.shapes.inputs).some((d) => d.length === 4 && (d[1] === 3 || d[1] === 1 || d[3] === 3));
+  if (/detect|\bdet\b|yolo|ssd/.test(md)) return 'an object or text detector';
+  if (!image) return undefined;
+  const map = outs.find((d) => d.length === 4 && d[1] === 1 && d[2] > 8);
+  if (map) return 'a text or object detector (it outputs a per-pixel map)';
+  if (outs.some((d) => d.length === 2 && d[1] >= 2)) return 'an image classifier';
+  if (outs.some((d) => d.length === 3 && d[2] > 50)) return 'a text recogniser (per-position classes)';
+  return 'an image model';
 }
 
 /** A scan result from a JSON file (`scan -o`). */

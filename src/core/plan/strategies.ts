@@ -23,6 +23,11 @@ export interface PlanGroup {
 
 export interface AllocOptions extends SelectOptions {
   maxRatio?: number;
+  /**
+   * A predicted loss at or above this destroys the group's output (see warnings' DESTROYED): the sensitivity strategy
+   * treats such a cut as far worse than its number, so it destroys a group only when nothing else reaches the target.
+   */
+  destroyedAt?: number;
   /** The units to remove so that a group keeps `keep` (the plan's channel choice). */
   choose: (group: Group, scores: Float64Array, keep: number) => number[];
 }
@@ -136,6 +141,13 @@ export function global(groups: PlanGroup[], target: Target, model: CostModel, op
  * model pricing each move given everything chosen so far; the last move is refined to land on the target.
  */
 export function sensitivity(groups: PlanGroup[], target: Target, model: CostModel, opts: AllocOptions): Allocation {
+  const worst = opts.destroyedAt;
+  // the loss the search minimises: the curve's, with a destroyed output priced like ten of them
+  const searchLoss = (keep: Map<number, number>) => worst === undefined ? totalLoss(groups, keep)
+    : groups.reduce((s, pg) => {
+      const l = predictedLoss(pg, keep.get(pg.group.id) ?? pg.group.units.length);
+      return s + (l >= worst ? l + 10 * worst : l);
+    }, 0);
   const sizes = new Map(groups.map((pg) => [pg.group.id, pg.group.units.length]));
   const units = (id: number) => sizes.get(id)!;
   const grid = Array.from({ length: 41 }, (_, i) => i / 40).filter((r) => r <= (opts.maxRatio ?? 0.9) + 1e-9);
@@ -145,7 +157,7 @@ export function sensitivity(groups: PlanGroup[], target: Target, model: CostMode
   const sizeTarget: Target = target.kind === 'loss' ? { kind: 'macs', keep: 0 } : target;
   while (!done()) {
     const base = model.evaluate(keep);
-    const baseLoss = totalLoss(groups, keep);
+    const baseLoss = searchLoss(keep);
     let best: { id: number; k: number; score: number } | undefined;
     for (const pg of groups) {
       const id = pg.group.id;
@@ -155,7 +167,7 @@ export function sensitivity(groups: PlanGroup[], target: Target, model: CostMode
         if (k >= cur) continue;
         keep.set(id, k);
         const save = saving(sizeTarget, model, model.evaluate(keep)) - saving(sizeTarget, model, base);
-        const dl = totalLoss(groups, keep) - baseLoss;
+        const dl = searchLoss(keep) - baseLoss;
         keep.set(id, cur);
         if (save <= 0) continue;
         if (target.kind === 'loss' && baseLoss + dl > target.max) continue;

@@ -10,6 +10,8 @@ export type { PlanWarning, WarningKind } from '../../shared/types.js';
 const predictedLossAt = (pg: PlanGroup, ratio: number) => predictedLoss(pg, Math.round(pg.group.units.length * (1 - ratio)));
 
 export interface WarningInput {
+  /** The scan's metric and the loss at which its output is gone (see lossCeiling). */
+  metric?: { name: string; ceiling: number; meaning: string };
   groups: PlanGroup[];
   alloc: Allocation;
   infos: GroupInfo[];
@@ -24,6 +26,9 @@ export interface WarningInput {
 
 const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
 
+/** A group's predicted loss at or above this share of the metric's maximum means its output is gone. */
+export const DESTROYED = 0.9;
+
 export function planWarnings(w: WarningInput): PlanWarning[] {
   const out: PlanWarning[] = [];
   const keep = w.alloc.keep;
@@ -34,6 +39,13 @@ export function planWarnings(w: WarningInput): PlanWarning[] {
     const k = keep.get(id) ?? n;
     ratios.push(1 - k / n);
     const layers = pg.group.sources;
+    const loss = predictedLoss(pg, k);
+    if (w.metric && k < n && loss >= DESTROYED * w.metric.ceiling) {
+      out.push({ kind: 'destroyed', group: id, layers, numbers: { channels: n, kept: k, predictedLoss: loss, ceiling: w.metric.ceiling },
+        message: `group ${id} (${layers[0]}) is cut by ${pct(1 - k / n)} to a predicted ${w.metric.name} loss of ${loss.toFixed(3)}, ` +
+          `near its maximum ${w.metric.ceiling.toFixed(3)} (${w.metric.meaning}): the pruned model will have lost its output`,
+        fix: 'lower the target, cap this group (maximum ratio, or a plan entry), or scan with real data', options: ['target', 'maxRatio', 'data'] });
+    }
     if (k <= 1 && n > 1) {
       out.push({ kind: 'collapse', group: id, layers, numbers: { channels: n, kept: k },
         message: `group ${id} (${layers[0]}) is left with ${k} of ${n} channels: the layer has collapsed`,
@@ -76,6 +88,14 @@ export function planWarnings(w: WarningInput): PlanWarning[] {
           fix: 'use the sensitivity or uniform strategy, or a criterion normalised per layer (lamp)', options: ['strategy', 'criterion'] });
       }
     }
+  }
+  // each group alone may be fine while together they sum past the point where the output is gone
+  const total = w.groups.reduce((s, pg) => s + predictedLoss(pg, keep.get(pg.group.id) ?? pg.group.units.length), 0);
+  if (w.metric && !out.some((x) => x.kind === 'destroyed') && total >= DESTROYED * w.metric.ceiling) {
+    out.unshift({ kind: 'destroyed', numbers: { predictedLoss: total, ceiling: w.metric.ceiling },
+      message: `the groups' predicted ${w.metric.name} losses sum to ${total.toFixed(3)}, past its maximum ${w.metric.ceiling.toFixed(3)} ` +
+        `(${w.metric.meaning}): pruned together they will likely destroy the output`,
+      fix: 'lower the target, or scan with real data', options: ['target', 'data'] });
   }
   out.push(...bottlenecks(w));
   out.push(...unprunable(w));

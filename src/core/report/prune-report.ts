@@ -52,9 +52,16 @@ export function pruneMarkdown(r: PruneReport): string {
     for (const w of r.recipe.warnings) lines.push(`- **${w.kind}**: ${w.message}. *Fix:* ${w.fix}.`);
   }
   const v = r.verification;
-  const on = `${v.inputs.random.seeds.length} seeded random inputs${v.inputs.real ? ` and ${v.inputs.real.description}` : ''}`;
-  lines.push('', `Verified against the masked original on ${on}: max relative error ${v.maxRelError.toExponential(2)} ` +
-    `(tolerance: ${v.tolerance.method}, at least ${v.tolerance.relativeFloor} of each output's scale).`);
+  const on = `${v.inputs.random.seeds.length} × ${v.inputs.random.description}${v.inputs.real ? ` and ${v.inputs.real.description}` : ''}`;
+  const err = `max relative error ${v.maxRelError.toExponential(2)} (tolerance: ${v.tolerance.method}, at least ${v.tolerance.relativeFloor} of each output's scale)`;
+  for (const s of v.silenced) lines.push('', `**Warning: the pruned model has lost an output**: ${s}. The plan cut too much.`);
+  if (v.exercised) {
+    lines.push('', `Verified against the masked original on ${on}: ${err}.`);
+    if (v.degenerate.length) lines.push('', `Not exercised by these inputs: ${v.degenerate.join('; ')}.`);
+  } else {
+    lines.push('', `**Not verified**: on ${on} the original's outputs say nothing (${v.degenerate.join('; ')}), so the two ` +
+      `models agreeing (${err}) proves nothing. Prune again with real samples (data) to verify.`);
+  }
   lines.push('', `Params: ${r.basis.params}. MACs: ${r.basis.macs}.`);
   lines.push('', 'No fine-tuning was done: accuracy lost here is what pruning alone costs.');
   return lines.join('\n') + '\n';

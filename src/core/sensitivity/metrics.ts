@@ -140,3 +140,19 @@ export function lossOf(metric: MetricName, m: Metrics, dense?: Metrics): number 
     case 'top5': return (dense?.top5 ?? 0) - (m.top5 ?? 0);
   }
 }
+
+/**
+ * The loss at which a metric says the output is gone, and what that means: agreement no better than chance,
+ * KL of a uniform guess, a relative L2 error of 1 (the output zeroed or unrelated), cosine 0, accuracy at chance.
+ */
+export function lossCeiling(metric: MetricName, classes: number | undefined, dense: Metrics): { ceiling: number; meaning: string } {
+  const k = classes ?? 0;
+  switch (metric) {
+    case 'agreement': return k ? { ceiling: 1 - 1 / k, meaning: `agreement no better than chance over ${k} classes` } : { ceiling: 1, meaning: 'no agreement' };
+    case 'kl': return k ? { ceiling: Math.log(k), meaning: `as far as a uniform guess over ${k} classes` } : { ceiling: Infinity, meaning: 'unbounded' };
+    case 'rel-l2': return { ceiling: 1, meaning: '1 means the output is zeroed or unrelated' };
+    case 'cosine': return { ceiling: 1, meaning: '1 means the output is orthogonal to the dense one' };
+    case 'accuracy': return { ceiling: Math.max(0, (dense.accuracy ?? 0) - (k ? 1 / k : 0)), meaning: 'accuracy at chance' };
+    case 'top5': return { ceiling: Math.max(0, (dense.top5 ?? 0) - (k ? Math.min(1, 5 / k) : 0)), meaning: 'top-5 accuracy at chance' };
+  }
+}

@@ -20,13 +20,14 @@ import { sha256 } from '../util/hash.js';
 import { buildInstrumented } from './instrument.js';
 import { batchJobs, groupJobs, layerJobs, type Job, type Step } from './jobs.js';
 import { compareOutput, describeOutput, lossOf, METRICS, type Metrics, type OutputRef } from './metrics.js';
+import { boundedOutputs, OutputStats } from '../data/synthetic.js';
 import { autoBatch, batchSize, concatChunks, denseRun, maskType, tile, toFloat32 } from './runs.js';
 import type { MaskPlacement } from './targets.js';
 
 export type { ScanPoint, ScanResult, ScanTargetResult } from '../../shared/types.js';
 
 export const DEFAULT_RATIOS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
-export const SCAN_VERSION = 2;
+export const SCAN_VERSION = 3;
 
 export interface ScanOptions extends ScanSettingsInput, TaskOptions {
   /** Where structured masks go (see MaskPlacement); 'weights' is the masked twin itself, for checks and benchmarks. */
@@ -86,6 +87,7 @@ export async function scan(a: Analysis, opts: ScanOptions = {}): Promise<ScanRes
     seed: opts.seed ?? 1,
     batch,
     inputShapes,
+    assumed: a.assumedSizes,
     roundTo: opts.roundTo,
     minChannels: opts.minChannels,
   };
@@ -259,6 +261,11 @@ export async function scan(a: Analysis, opts: ScanOptions = {}): Promise<ScanRes
     const points = results.get(j)!.map((p) => ({ ...p, loss: Math.max(0, lossOf(settings.metric, p.metrics, denseM)) }));
     return { ...j.info, sensitivity: points.reduce((s, p) => s + p.loss, 0) / points.length, points };
   });
+  const bounded = boundedOutputs(model);
+  const degenerate = [...dense!.values()].flatMap((o) => {
+    const d = new OutputStats().add(o.data).degeneracy(o.name, bounded.has(o.name));
+    return d ? [d] : [];
+  });
   const result: ScanResult = {
     version: SCAN_VERSION,
     model: { path: model.path, sha256: modelHash, bytes: a.bytes(), params: cost.params, macs: cost.macs },
@@ -267,6 +274,7 @@ export async function scan(a: Analysis, opts: ScanOptions = {}): Promise<ScanRes
     dense: {
       outputs: [...dense!.values()].map((o) => ({ name: o.name, dims: o.dims, ...(o.classes ? { classes: o.classes } : {}) })),
       metrics: denseM,
+      degenerate,
     },
     targets,
     skipped,
@@ -280,7 +288,7 @@ export async function scan(a: Analysis, opts: ScanOptions = {}): Promise<ScanRes
       threads,
       cached: false,
     },
-    notes: notes(mode, data, ref),
+    notes: notes(mode, data, degenerate),
   };
   if (cacheFile) writeCached(cacheFile, result);
   return result;
@@ -314,12 +322,11 @@ function cacheKey(modelHash: string, settings: ScanResult['settings'], data: Cal
   return sha256(modelHash, JSON.stringify({ v: SCAN_VERSION, settings, only, maskAt }), ...tensors, data.labels ?? '').slice(0, 32);
 }
 
-function notes(mode: ScanResult['settings']['mode'], data: CalibrationSet, ref: OutputRef): string[] {
+function notes(mode: ScanResult['settings']['mode'], data: CalibrationSet, degenerate: string[]): string[] {
   const out: string[] = [];
-  if (data.kind === 'synthetic') out.push('Synthetic Gaussian inputs: the metrics measure fidelity to the dense model, not task accuracy.');
-  const peak = ref.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  if (peak < 1e-3) {
-    out.push(`The dense output '${ref.name}' is nearly zero on these inputs (max |y| = ${peak.toExponential(1)}): rounding dominates the metrics; scan with real data.`);
+  if (data.kind === 'synthetic') out.push('Synthetic inputs: the losses measure fidelity to the dense model on them, not task accuracy; pass real data for that.');
+  for (const d of degenerate) {
+    out.push(`The dense model's ${d} on these inputs: its losses measure rounding, not the model; scan with real data.`);
   }
   if (mode === 'unstructured') {
     out.push('Unstructured: zeroed weights leave the tensors dense, so ONNX Runtime runs no faster; MACs are unchanged.');

@@ -23,8 +23,32 @@ export function runtimeInputs(model: Model): ValueInfo[] {
 }
 
 /**
- * Concrete shapes for every runtime input: user overrides first, then the file's static dims, then defaults
- * for dynamic dims (batch 1, image sides 224, sequence lengths 128). Returns which dims were assumed.
+ * Spatial sizes (height, width) the model is used at, from its metadata (`input_size`, `image_size`, `img_size`,
+ * `imgsz`, `input_shape`: "224", "224,224", "[1,3,224,224]") or its exporter's conventions (PaddleOCR exports via
+ * paddle2onnx: the direction classifier runs at 48×192, the recogniser at height 48 and width 320, the detector at
+ * 640×640), with where the size came from.
+ */
+export function conventionalSize(model: Model, input: ValueInfo): { hw: [number, number]; from: string } | undefined {
+  const md = model.meta.metadata;
+  for (const key of ['input_size', 'image_size', 'img_size', 'imgsz', 'input_shape']) {
+    const v = md[key];
+    const nums = v?.match(/\d+/g)?.map(Number).filter((n) => n > 4);
+    if (nums?.length) return { hw: [nums[nums.length - 2] ?? nums[nums.length - 1], nums[nums.length - 1]], from: `metadata ${key}` };
+  }
+  const shape = input.shape;
+  const paddle = shape?.some((d) => typeof d === 'string' && d.startsWith('p2o.'));
+  if (!paddle || shape?.length !== 4 || shape[1] !== 3) return undefined;
+  const out = model.graph.outputs[0]?.shape;
+  if (shape[2] === 48 && out?.length === 3) return { hw: [48, 320], from: 'PaddleOCR recogniser convention' };
+  if (out?.length === 2 && out[1] === 2) return { hw: [48, 192], from: 'PaddleOCR classifier convention' };
+  if (out?.length === 4 && out[1] === 1) return { hw: [640, 640], from: 'PaddleOCR detector convention' };
+  return undefined;
+}
+
+/**
+ * Concrete shapes for every runtime input: user overrides first, then the file's static dims, then the sizes the
+ * model's metadata or exporter's conventions give, then defaults for dynamic dims (batch 1, image sides 224,
+ * sequence lengths 128). Returns which dims were assumed, and from what.
  */
 export function resolveInputShapes(model: Model, requested: string[] | InputShapes = []): { shapes: InputShapes; assumed: string[] } {
   const inputs = runtimeInputs(model);
@@ -68,12 +92,16 @@ export function resolveInputShapes(model: Model, requested: string[] | InputShap
       throw bad(`input '${input.name}' has no shape in the model: give one as ${input.name}=D1xD2x…`);
     }
     const rank = input.shape.length;
+    const conv = rank === 4 ? conventionalSize(model, input) : undefined;
     shapes[input.name] = input.shape.map((d, i) => {
       if (typeof d === 'number' && d > 0) return d;
       if (typeof d === 'string' && named.has(d)) return named.get(d)!;
-      const v = i === 0 ? 1 : rank === 4 || rank === 5 ? (i === 1 ? 3 : 224) : 128;
+      const fromConvention = conv && (i === 2 || i === 3) ? conv.hw[i - 2] : undefined;
+      const v = fromConvention ?? (i === 0 ? 1 : rank === 4 || rank === 5 ? (i === 1 ? 3 : 224) : 128);
       if (typeof d === 'string') named.set(d, v);
-      assumed.push(`${input.name}[${i}]${typeof d === 'string' ? ` (${d})` : ''}=${v}`);
+      // generated dim names (p2o.DynamicDimension.0, unk__12) say nothing
+      const named_ = typeof d === 'string' && !/^(p2o\.|unk__|DynamicDimension)/.test(d) ? ` (${d})` : '';
+      assumed.push(`${input.name}[${i}]${named_}=${v}${fromConvention !== undefined ? ` (${conv!.from})` : ''}`);
       return v;
     });
   }

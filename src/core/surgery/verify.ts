@@ -10,8 +10,8 @@ import { isConfigInput } from '../cost/cost.js';
 import { cloneModel } from '../formats/index.js';
 import { encodeOnnx } from '../formats/onnx/save.js';
 import type { Model } from '../ir/graph.js';
+import { boundedOutputs, excitingInputs, OutputStats, SYNTHETIC_DESCRIPTION } from '../data/synthetic.js';
 import { createSession, type Feeds } from '../runtime/ort.js';
-import { syntheticFeeds } from '../runtime/feeds.js';
 import { rng } from '../util/random.js';
 import * as path from 'node:path';
 
@@ -54,11 +54,15 @@ export function perturbed(model: Model, seed = 7): Model {
   return copy;
 }
 
+/**
+ * Compares the pruned model with the masked twin. `original` (the unpruned model) picks synthetic inputs that make it
+ * say something and tells whether the pruned model went silent where the original did not; without it the twin picks.
+ */
 export async function verifyAgainstTwin(
   pruned: Model | Uint8Array,
   twin: Model,
   inputShapes: Record<string, number[]>,
-  opts: { seeds?: number[]; real?: RealInputs; values?: Record<string, number> } = {},
+  opts: { seeds?: number[]; real?: RealInputs; values?: Record<string, number>; original?: Model } = {},
 ): Promise<Verification> {
   // all three read external data from the original's folder
   const externalDataDir = twin.path ? path.dirname(twin.path) : undefined;
@@ -68,12 +72,25 @@ export async function verifyAgainstTwin(
     await createSession(encodeOnnx(perturbed(twin)), { optimization: 'basic', externalDataDir }),
   ];
   const seeds = opts.seeds ?? [11, 12];
-  const feedsList = [...seeds.map((s) => syntheticFeeds(twin, inputShapes, s, opts.values)), ...(opts.real?.feeds ?? [])];
   const worst = new Map<string, { relError: number; absError: number; scale: number; noise: number }>();
+  const stats = new Map<string, OutputStats>();
+  let random: Verification['inputs']['random'] = { seeds, kind: 'gaussian', description: SYNTHETIC_DESCRIPTION.gaussian };
+  let feedsList: Feeds[] = [];
+  const reference = opts.original ? await createSession(opts.original, { optimization: 'basic', externalDataDir }) : sessions[1];
+  const originalStats = new Map<string, OutputStats>();
   try {
+    // inputs that make the original say something: two silent models always agree
+    const chosen = await excitingInputs(twin, (f) => reference.run(f), inputShapes, { seeds, values: opts.values });
+    random = { seeds, kind: chosen.kind, description: chosen.description };
+    feedsList = [...chosen.feeds, ...(opts.real?.feeds ?? [])];
+    for (const feeds of opts.original ? feedsList : []) {
+      const r = await reference.run(feeds);
+      for (const [name, t] of Object.entries(r)) originalStats.set(name, (originalStats.get(name) ?? new OutputStats()).add(t.data as ArrayLike<number>));
+    }
     for (const feeds of feedsList) {
       const [ra, rb, rc] = [await sessions[0].run(feeds), await sessions[1].run(feeds), await sessions[2].run(feeds)];
       for (const name of Object.keys(rb)) {
+        stats.set(name, (stats.get(name) ?? new OutputStats()).add(rb[name].data as ArrayLike<number>));
         const x = ra[name].data as ArrayLike<number>;
         const y = rb[name].data as ArrayLike<number>;
         const z = rc[name].data as ArrayLike<number>;
@@ -90,22 +107,43 @@ export async function verifyAgainstTwin(
         if (Number.isNaN(noise)) noise = 0;
         const w = worst.get(name) ?? { relError: 0, absError: 0, scale: 0, noise: 0 };
         worst.set(name, {
-          relError: Math.max(w.relError, diff / Math.max(scale, 1e-12)), absError: Math.max(w.absError, diff),
+          // relative to the output's scale over all inputs, as the tolerance is
+          relError: 0, absError: Math.max(w.absError, diff),
           scale: Math.max(w.scale, scale), noise: Math.max(w.noise, noise),
         });
       }
     }
   } finally {
     for (const s of sessions) await s.release();
+    if (reference !== sessions[1]) await reference.release();
   }
-  const outputs = [...worst].map(([name, w]) => ({ name, ...w, tolerance: Math.max(NOISE_FACTOR * w.noise, REL_FLOOR * w.scale + ABS_FLOOR) }));
+  const bounded = boundedOutputs(twin);
+  const outputs = [...worst].map(([name, w]) => {
+    // degenerate: the original says nothing here; silenced: it does, and the pruned model does not
+    const original = originalStats.get(name);
+    const degenerate = (original ?? stats.get(name))?.degeneracy(name, bounded.has(name));
+    const pruned = stats.get(name);
+    const silenced = !degenerate && original && pruned
+      ? pruned.degeneracy(name, bounded.has(name)) ?? (pruned.std < 0.01 * original.std ? `output '${name}' varies ${(original.std / Math.max(pruned.std, 1e-30)).toExponential(1)}× less than the original's` : undefined)
+      : undefined;
+    return {
+      name, ...w, relError: w.absError / Math.max(w.scale, 1e-12), tolerance: Math.max(NOISE_FACTOR * w.noise, REL_FLOOR * w.scale + ABS_FLOOR),
+      ...(degenerate ? { degenerate } : {}), ...(silenced ? { silenced: `${silenced}, where the original's max is ${original!.max.toPrecision(3)}` } : {}),
+    };
+  });
+  const degenerate = outputs.flatMap((o) => (o.degenerate ? [o.degenerate] : []));
   return {
     maxRelError: Math.max(0, ...outputs.map((o) => o.relError)),
     maxAbsError: Math.max(0, ...outputs.map((o) => o.absError)),
     outputs,
     samples: feedsList.reduce((n, f) => n + (Object.values(f)[0]?.dims[0] ?? 1), 0),
-    inputs: { random: { seeds }, ...(opts.real ? { real: { description: opts.real.description, samples: opts.real.samples } } : {}) },
+    inputs: { random, ...(opts.real ? { real: { description: opts.real.description, samples: opts.real.samples } } : {}) },
     tolerance: { method: `${NOISE_FACTOR}× the masked original's own float32 noise (every weight moved by one rounding step)`, relativeFloor: REL_FLOOR, factor: NOISE_FACTOR },
     passed: outputs.every((o) => o.absError <= o.tolerance),
+    // equality of two silent models proves nothing: say so instead of "verified"
+    // an output counts only when both the original and the pruned model say something on it
+    exercised: outputs.some((o) => !o.degenerate && !o.silenced),
+    degenerate,
+    silenced: outputs.flatMap((o) => (o.silenced ? [o.silenced] : [])),
   };
 }
