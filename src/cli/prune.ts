@@ -104,6 +104,14 @@ async function runSparsify(model: string, flags: PruneFlags): Promise<void> {
     `zeroed ${si(x.zeroedWeights)} of ${si(x.weights)} weights (${pct(x.zeroedWeights, x.weights)}) → ${x.output}\nnote: ${x.note}`);
 }
 
+/** What the numbers below rest on: synthetic inputs only, or real samples too. */
+export function dataLine(r: PruneReport): string {
+  const v = r.verification;
+  const synthetic = `${v.inputs.random.seeds.length} × ${v.inputs.random.description}`;
+  if (!v.inputs.real) return `SYNTHETIC only (${synthetic}); pass --data with real samples to verify on them and measure accuracy`;
+  return `real: ${v.inputs.real.description}${r.accuracy ? `; accuracy on ${r.accuracy.samples}` : ''}; and ${synthetic}`;
+}
+
 /** What verification showed, and on what: never "verified" when the original's outputs said nothing. */
 export function verificationLines(r: PruneReport): string[] {
   const v = r.verification;
@@ -133,6 +141,7 @@ export function renderPrune(r: PruneReport): string {
   return [
     `pruned ${r.input}`,
     `  → ${r.output}`,
+    `  data: ${dataLine(r)}`,
     `  criterion ${r.criterion} (${r.reduce} over group members), ${r.groups.length} groups pruned`,
     ...fallback,
     '',

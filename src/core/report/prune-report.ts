@@ -27,6 +27,10 @@ export function pruneMarkdown(r: PruneReport): string {
     `From \`${r.input}\`${r.recipe ? `, plan: **${r.recipe.settings.strategy}** strategy, target ${JSON.stringify(r.recipe.settings.target)}` : ''}; ` +
       `channels chosen by ${r.criterion} (${r.reduce} over each group's members).`,
     '',
+    r.verification.inputs.real
+      ? `Data: real, ${r.verification.inputs.real.description}${r.accuracy ? ` (accuracy on all ${r.accuracy.samples})` : ''}; and ${r.verification.inputs.random.seeds.length} × ${r.verification.inputs.random.description}.`
+      : `Data: **synthetic only** (${r.verification.inputs.random.seeds.length} × ${r.verification.inputs.random.description}); no real samples were given, so nothing here measures task accuracy.`,
+    '',
     '| | before | after | ratio |',
     '|---|---:|---:|---:|',
     `| params | ${si(r.before.params)} | ${si(r.after.params)} | ${pct(r.after.params, r.before.params)} |`,
