@@ -12,7 +12,7 @@ export const FLAGS: Record<OptionName, string | undefined> = {
   ratios: '--ratios', metric: '--metric', mode: '--mode', outputName: '--output-name', batch: '--batch', maxMemoryMB: '--max-memory',
   threads: '--threads', only: '--only', seed: '--seed', cacheDir: '--cache-dir', stack: '--stack',
   target: '--target', maxLoss: '--max-loss', strategy: '--strategy', scan: '--scan', maxRatio: '--max-ratio',
-  sparsity: '--sparsity', nm: '--nm', latencyRuns: '--latency-runs', runs: '--runs', warmup: '--warmup', compare: '--compare', reference: '--reference',
+  sparsity: '--sparsity', nm: '--nm', latencyRuns: '--latency-runs', runs: '--runs', warmup: '--warmup', compare: '--compare', reference: '--reference', recover: '--recover', steps: '--steps',
   modelId: undefined, variantId: undefined,
 };
 

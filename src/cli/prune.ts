@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { invalid, pruneModel, PruneLensError, RECIPE_KIND, RECIPE_VERSION, sparsifyFile, type Sparsity } from '../core/api.js';
-import type { PlanEntries, PruneReport, Recipe } from '../shared/types.js';
+import type { PlanEntries, PruneReport, Recipe, RecoveryMethod } from '../shared/types.js';
 import { bytes, emit, pct, si, speed, table } from './format.js';
 import { channelChoice, describeFix, number, threadsOf, type ChannelFlags } from './args.js';
 import { withProgress } from './progress.js';
@@ -17,6 +17,7 @@ export interface PruneFlags extends ChannelFlags {
   latencyRuns?: string;
   preprocess?: string;
   threads?: string;
+  recover?: string;
   report?: boolean;
   force?: boolean;
   allowOtherModel?: boolean;
@@ -72,6 +73,7 @@ export async function runPrune(model: string, flags: PruneFlags, signal?: AbortS
       plan: plan?.entries,
       recipe: plan?.recipe,
       ignoreHash: flags.allowOtherModel,
+      recover: flags.recover?.split(',').map((m) => m.trim()).filter(Boolean) as RecoveryMethod[] | undefined,
       latency: flags.latencyRuns !== '0',
       latencyRuns: number('latencyRuns', flags.latencyRuns),
       threads: threadsOf(flags.threads, 1),
@@ -102,6 +104,21 @@ async function runSparsify(model: string, flags: PruneFlags): Promise<void> {
   const r = await sparsifyFile(model, flags.output, s, { overwrite: flags.force, inputShapes: flags.inputShape });
   emit(r, flags.json, (x) =>
     `zeroed ${si(x.zeroedWeights)} of ${si(x.weights)} weights (${pct(x.zeroedWeights, x.weights)}) → ${x.output}\nnote: ${x.note}`);
+}
+
+/** What recovery did: the fidelity (and accuracy) on held-out samples before and after it. */
+function recoveryLines(r: PruneReport): string[] {
+  const rec = r.recovery;
+  if (!rec) return [];
+  const m = (x: typeof rec.before) =>
+    [x.accuracy !== undefined ? `top-1 ${(100 * x.accuracy).toFixed(1)}%` : '', x.agreement !== undefined ? `agreement ${(100 * x.agreement).toFixed(1)}%` : '', `rel-l2 ${x['rel-l2'].toFixed(3)}`].filter(Boolean).join(', ');
+  const skipped = rec.lsq.filter((l) => l.skipped);
+  return [
+    `  recovery (${rec.methods.join(', ')}) fitted on ${rec.data.fitted}${rec.data.synthetic ? ' (SYNTHETIC)' : ''} in ${(rec.ms / 1000).toFixed(1)} s: ` +
+      `${rec.lsq.length - skipped.length} layers refitted, ${rec.bn.filter((b) => b.kind === 'bn').length} BatchNorms re-estimated, ${rec.bn.filter((b) => b.kind === 'bias').length} biases corrected`,
+    `    on ${rec.data.judged}: ${m(rec.before)} → ${m(rec.after)}`,
+    ...skipped.map((l) => `    not refitted: ${l.node} (${l.skipped})`),
+  ];
 }
 
 /** What the numbers below rest on: synthetic inputs only, or real samples too. */
@@ -151,7 +168,8 @@ export function renderPrune(r: PruneReport): string {
     `  MACs   ${si(r.before.macs)} → ${si(r.after.macs)} (${pct(r.after.macs, r.before.macs)})`,
     `  file   ${bytes(r.before.bytes)} → ${bytes(r.after.bytes)}`,
     ...verificationLines(r),
-    ...(r.accuracy ? [`  top-1 on ${r.accuracy.data}: ${(100 * r.accuracy.before).toFixed(1)}% → ${(100 * r.accuracy.after).toFixed(1)}% (no fine-tuning)`] : []),
+    ...recoveryLines(r),
+    ...(r.accuracy ? [`  top-1 on ${r.accuracy.data}: ${(100 * r.accuracy.before).toFixed(1)}% → ${(100 * r.accuracy.after).toFixed(1)}% (no fine-tuning${r.recovery ? `; after recovery (${r.recovery.methods.join(', ')})` : ''})`] : []),
     ...(r.latency ? [`  latency (measured, ${r.latency.threads || 'all'} thread${r.latency.threads === 1 ? '' : 's'}, median of ${r.latency.runs} runs each) ` +
       `${r.latency.beforeMs.toFixed(2)} → ${r.latency.afterMs.toFixed(2)} ms: ${speed(r.latency.speedup)} (MACs ${(r.before.macs / r.after.macs).toFixed(2)}× fewer)`] : []),
     ...(r.recipe?.warnings.map((w) => `  warning [${w.kind}]: ${w.message}; fix: ${describeFix(w.fix, w.options)}`) ?? []),

@@ -25,6 +25,7 @@ import { computeShapes, runtimeInputs } from './shapes/index.js';
 import { applyPruning, type Selection } from './surgery/apply.js';
 import { applyMask } from './surgery/twin.js';
 import { verifyAgainstTwin, type RealInputs } from './surgery/verify.js';
+import { checkRecovery, recover } from './recovery/index.js';
 import { writeTextAtomic } from './util/atomic.js';
 
 export type { PlanEntries, PruneReport } from '../shared/types.js';
@@ -138,7 +139,7 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
   applyPruning(pruned, dep, selections);
   throwIfCancelled(opts.signal);
   const after = computeCost(pruned, await computeShapes(pruned, shapes.inputs, { inputValues: a.givenValues }));
-  const bytes = encodeOnnx(pruned);
+  let bytes = encodeOnnx(pruned);
   opts.onProgress?.({ phase: 'verify', done: 0, total: 1, message: 'comparing with the masked original' });
   const verification = await verifyAgainstTwin(bytes, twin, shapes.inputs, { real, values: a.givenValues, original: model });
   if (!verification.passed) {
@@ -179,6 +180,15 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
       })),
     verification,
   };
+  const methods = checkRecovery(opts.recover);
+  if (methods.length) {
+    // recovery changes the weights on purpose: verification above checked the surgery, before it
+    opts.onProgress?.({ phase: 'recover', done: 0, total: 1, message: `recovery (${methods.join(', ')})` });
+    const calibration = set ?? await loadCalibration(model, shapes.inputs, { samples: opts.samples && opts.samples > 8 ? opts.samples : 256, seed: opts.seed, inputValues: a.givenValues });
+    report.recovery = await recover(a, pruned, selections, calibration, methods, { seed: opts.seed, signal: opts.signal, onProgress: opts.onProgress });
+    bytes = encodeOnnx(pruned);
+    report.after.bytes = bytes.length + externalBytes(pruned);
+  }
   if (opts.latencyRuns || (opts.latency && opts.latencyRuns === undefined)) {
     opts.onProgress?.({ phase: 'latency', done: 0, total: 1, message: 'timing both models' });
     // the original's inputs describe the pruned model's too

@@ -62,7 +62,7 @@ export type OptionName =
   | 'data' | 'labels' | 'preprocess' | 'samples'
   | 'ratios' | 'metric' | 'mode' | 'outputName' | 'batch' | 'maxMemoryMB' | 'threads' | 'only' | 'seed' | 'cacheDir' | 'stack'
   | 'target' | 'maxLoss' | 'strategy' | 'scan' | 'maxRatio'
-  | 'sparsity' | 'nm' | 'latencyRuns' | 'runs' | 'warmup' | 'compare' | 'reference' | 'modelId' | 'variantId';
+  | 'sparsity' | 'nm' | 'latencyRuns' | 'runs' | 'warmup' | 'compare' | 'reference' | 'recover' | 'steps' | 'modelId' | 'variantId';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared vocabulary
@@ -462,6 +462,8 @@ export interface PruneSettingsInput {
   labels?: string;
   samples?: number;
   preprocess?: Partial<ImagePreprocess> | string;
+  /** Recovery without training after the prune, on the data given (else on synthetic samples). */
+  recover?: RecoveryMethod[];
   /** Measure the latency of the original and the pruned model (at least 20 runs each, filling a second). */
   latency?: boolean;
   /** Exactly this many timed runs of each (implies latency; 0: not measured). */
@@ -522,11 +524,30 @@ export interface PruneReport {
    * taken in turn; medians, and p10/p90 as [before, after].
    */
   latency?: { beforeMs: number; afterMs: number; speedup: number; runs: number; threads: number; p10: [number, number]; p90: [number, number] };
-  /** Accuracy on the labelled data given (all its samples), before and after. */
+  /** Recovery without training, when asked for: what it did and the fidelity/accuracy before and after it. */
+  recovery?: RecoveryReport;
+  /** Accuracy on the labelled data given (all its samples), before and after (after recovery, when there was one). */
   accuracy?: { samples: number; before: number; after: number; top5Before: number; top5After: number; data: string };
   /** The plan this model was made from: strategy, target, predictions and warnings. */
   recipe?: Pick<Recipe, 'settings' | 'predicted' | 'warnings'> & { groups: { id: number; predictedLoss?: number }[] };
   reports?: { json: string; markdown: string };
+}
+
+/** Recovery without training: `lsq` refits each layer to the dense model's outputs; `bn` re-estimates BatchNorm
+ * statistics (or, where BN was folded, biases) on calibration data. */
+export type RecoveryMethod = 'bn' | 'lsq';
+
+/** What recovery did, and the model's fidelity (and accuracy with labels) on held-out samples before and after. */
+export interface RecoveryReport {
+  methods: RecoveryMethod[];
+  data: { fitted: string; judged: string; synthetic: boolean };
+  before: Metrics;
+  after: Metrics;
+  /** Per refitted layer: the relative output error on its fitting rows before and after, or why it was skipped. */
+  lsq: { node: string; features: number; rows: number; before: number; after: number; skipped?: string }[];
+  /** Per BatchNorm (running statistics) or folded layer (bias): the mean shift applied, in standard deviations. */
+  bn: { node: string; kind: 'bn' | 'bias'; shift: number }[];
+  ms: number;
 }
 
 /** A pruned model held by the engine until it is saved. */

@@ -179,7 +179,7 @@ export function zeroMembers(model: Model, removed: Map<number, Set<number>>, dep
  * A constant input that only this node input reads: copied (and rewired) when it is shared with other readers,
  * reached through Identity, or held by a Constant node that others read too.
  */
-function ownConstant(g: Graph, node: Node, input: number): Tensor {
+export function ownConstant(g: Graph, node: Node, input: number): Tensor {
   const name = node.inputs[input];
   const t = g.constant(name);
   if (!t) throw new PruneLensError(`${node.opType} '${node.name}': input ${input} is not a constant`);
