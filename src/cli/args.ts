@@ -64,7 +64,7 @@ export interface ChannelFlags {
 }
 
 /** Declares the channel-choice and input options shared by prune, scan and plan. */
-export function channelOptions(cmd: Command, criterionHelp = 'l1 | l2 | fpgm | bn | lamp | random'): Command {
+export function channelOptions(cmd: Command, criterionHelp = 'l1 | l2 | fpgm | bn | lamp | random; from calibration data: activation | apoz | variance | hrank'): Command {
   return cmd
     .option('--criterion <name>', criterionHelp, 'l1')
     .option('--reduce <how>', 'combine member scores of a group: mean | sum | max', 'mean')

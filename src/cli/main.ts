@@ -103,7 +103,7 @@ export function buildProgram(): Command {
       .option('--csv <file>', 'write one row per (group, ratio) as CSV')
       .option('--force', 'replace existing output files')
       .option('--json', 'print the full result as JSON'),
-    'which channels go at each ratio: l1 | l2 | fpgm | bn | lamp | random',
+    'which channels go at each ratio: l1 | l2 | fpgm | bn | lamp | random | activation | apoz | variance | hrank',
   ).action((model: string, flags) => runScan(model, flags, interruptSignal()));
   channelOptions(
     program
@@ -128,7 +128,7 @@ export function buildProgram(): Command {
       .option('-o, --output <recipe.json>', 'write the recipe (apply with prune --plan)')
       .option('--force', 'replace the recipe file if it exists')
       .option('--json', 'print the recipe as JSON'),
-    'which channels go within a group: l1 | l2 | fpgm | bn | lamp | random',
+    'which channels go within a group: l1 | l2 | fpgm | bn | lamp | random | activation | apoz | variance | hrank',
   ).action((model: string, flags) => runPlan(model, flags, interruptSignal()));
   program
     .command('bench')

@@ -5,7 +5,9 @@
 import type { GroupInfo, InputShapes, InputValue, ModelSummary } from '../shared/types.js';
 import { computeCost, type CostSummary } from './cost/cost.js';
 import { CostEstimator } from './cost/estimate.js';
-import { scoreGroup } from './criteria/index.js';
+import { needsData, scoreGroup, type CriterionName } from './criteria/index.js';
+import { activationEvidence } from './criteria/activations.js';
+import type { CalibrationSet } from './data/calibration.js';
 import { chooseUnits, partitions, quotas, type SelectOptions } from './criteria/select.js';
 import { analyzeDependencies, describeGroup, type DepGraph, type Group } from './deps/analyze.js';
 import { throwIfCancelled } from './errors.js';
@@ -75,9 +77,25 @@ export class Analysis {
     return modelFiles(this.model).reduce((s, f) => s + fs.statSync(f).size, 0);
   }
 
+  /** Data-aware criteria's per-group scores, from `prepare`. */
+  private readonly evidence = new Map<CriterionName, { data: string; scores: Map<number, Float64Array> }>();
+
+  /**
+   * Gathers what a data-aware criterion needs from calibration data (one pass; all activation criteria at once). A
+   * data-free criterion needs nothing. Done once per criterion and data.
+   */
+  async prepare(criterion: CriterionName | undefined, data: CalibrationSet, opts: TaskOptions = {}): Promise<void> {
+    if (!needsData(criterion) || this.evidence.get(criterion!)?.data === data.description) return;
+    opts.onProgress?.({ phase: 'criterion', done: 0, total: 1, message: `${criterion}: statistics on ${data.description}` });
+    const all = await activationEvidence(this, data, { signal: opts.signal, hrank: criterion === 'hrank' });
+    for (const [k, scores] of all) if (k === criterion || k !== 'hrank') this.evidence.set(k, { data: data.description, scores });
+  }
+
   /** Criterion scores of a group's units (cached: scoring reads every weight of the group). */
   scores(group: Group, opts: SelectOptions = {}): { scores: Float64Array; used: ReturnType<typeof scoreGroup>['used'] } {
     const criterion = opts.criterion ?? 'l1';
+    const gathered = this.evidence.get(criterion)?.scores.get(group.id);
+    if (gathered) return { scores: gathered, used: criterion };
     const key = `${group.id}:${criterion}:${opts.reduce ?? 'mean'}:${criterion === 'random' ? opts.seed ?? 1 : ''}`;
     let hit = this.scoreCache.get(key);
     if (!hit) this.scoreCache.set(key, (hit = scoreGroup(this.model.graph, group, criterion, { reduce: opts.reduce, seed: opts.seed })));

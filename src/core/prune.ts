@@ -4,11 +4,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CriterionName, PruneReport, PruneSettingsInput, Recipe, SaveResult } from '../shared/types.js';
+import type { CriterionName, PruneReport, PruneSettingsInput, Recipe, RecoverySettings, SaveResult } from '../shared/types.js';
+import { fileSha256 } from './util/hash.js';
 import type { Analysis } from './analysis.js';
 import { computeCost, COST_BASIS } from './cost/cost.js';
 import { measureLatencies } from './cost/latency.js';
-import { CRITERIA } from './criteria/index.js';
+import { CRITERIA, needsData } from './criteria/index.js';
 import { classCount, keepCount, type SelectOptions } from './criteria/select.js';
 import { loadCalibration, sliceFeeds, type CalibrationSet } from './data/calibration.js';
 import { parsePreprocess } from './data/preprocess.js';
@@ -117,6 +118,12 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
   if (opts.recipe) {
     const r = opts.recipe;
     checkRecipe(a, r, opts.ignoreHash);
+    // the recipe's recovery, on the data it was fitted on, unless the user asks for another
+    const rec = r.settings.recovery;
+    if (rec && opts.recover === undefined) {
+      checkRecoveryData(rec);
+      opts = { ...opts, recover: rec.methods, seed: rec.seed, ...(rec.data ? { data: rec.data, labels: rec.labels, preprocess: rec.preprocess } : { data: undefined, labels: undefined }) };
+    }
     // a recipe is for the input shapes it was planned at
     if (JSON.stringify(r.settings.inputShapes) !== JSON.stringify(a.shapes.inputs)) a = await a.reshaped(r.settings.inputShapes, opts);
     checkRecipeGroups(r, a.dep);
@@ -130,6 +137,9 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
   const set = opts.data ? await loadData(a, opts) : undefined;
   const real = set ? realInputs(a, set, opts.samples ?? 8) : undefined;
   throwIfCancelled(opts.signal);
+  if (needsData(opts.criterion) && !opts.recipe) {
+    await a.prepare(opts.criterion, set ?? await loadCalibration(model, shapes.inputs, { samples: 64, seed: opts.seed, inputValues: a.givenValues }), opts);
+  }
   opts.onProgress?.({ phase: 'prune', done: 0, total: 1, message: 'choosing channels' });
   const selections = selectionsFor(a, opts);
   // the masked twin and the pruned model are independent copies: the session's model stays as loaded
@@ -208,7 +218,32 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
     const { settings, predicted, warnings, groups } = opts.recipe;
     report.recipe = { settings, predicted, warnings, groups: groups.map((g) => ({ id: g.id, predictedLoss: g.predictedLoss })) };
   }
-  return { model: pruned, bytes, report, recipe: opts.recipe ?? manualRecipe(a, selections, opts, report) };
+  const recipe = opts.recipe ?? manualRecipe(a, selections, opts, report);
+  // the recipe that reproduces this file records the recovery too
+  const recovery = methods.length ? recoverySettings(methods, opts) : undefined;
+  return { model: pruned, bytes, report, recipe: recovery ? { ...recipe, settings: { ...recipe.settings, recovery } } : recipe };
+}
+
+function recoverySettings(methods: RecoverySettings['methods'], opts: PruneOptions): RecoverySettings {
+  const data = opts.data ? path.resolve(opts.data) : undefined;
+  return {
+    methods,
+    seed: opts.seed ?? 1,
+    ...(data ? { data, ...(fs.statSync(data).isFile() ? { dataSha256: fileSha256(data) } : {}) } : {}),
+    ...(opts.labels ? { labels: path.resolve(opts.labels) } : {}),
+    ...(opts.preprocess ? { preprocess: opts.preprocess } : {}),
+  };
+}
+
+/** A recipe's recovery must find the data it was fitted on, unchanged. */
+function checkRecoveryData(rec: RecoverySettings): void {
+  if (!rec.data) return;
+  if (!fs.existsSync(rec.data)) {
+    throw new PruneLensError(`the recipe's recovery was fitted on ${rec.data}, which is gone: give the data again, or another recovery`, { code: 'file-not-found', option: 'data' });
+  }
+  if (rec.dataSha256 && fileSha256(rec.data) !== rec.dataSha256) {
+    throw new PruneLensError(`the recipe's recovery was fitted on ${rec.data}, which has changed since: the result would differ`, { code: 'bad-input', option: 'data' });
+  }
 }
 
 /** The recipe of a prune that was not planned: its exact channels, so it can be replayed. */

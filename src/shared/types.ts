@@ -68,7 +68,11 @@ export type OptionName =
 // Shared vocabulary
 
 export type Dim = number | string | null;
-export type CriterionName = 'l1' | 'l2' | 'fpgm' | 'bn' | 'lamp' | 'random';
+/**
+ * Channel importance. Data-free: l1, l2, fpgm, bn, lamp, random. From activations on calibration data: activation
+ * (mean |a|), apoz (1 − average percentage of zeros), variance, hrank (average feature-map rank).
+ */
+export type CriterionName = 'l1' | 'l2' | 'fpgm' | 'bn' | 'lamp' | 'random' | 'activation' | 'apoz' | 'variance' | 'hrank';
 export type Reduction = 'mean' | 'sum' | 'max';
 /**
  * How a ratio is spread inside a group whose channels come from several layers (a Concat of branches):
@@ -426,6 +430,11 @@ export interface Recipe {
     roundTo?: number;
     inputShapes: InputShapes;
     scan?: { metric: string; samples: number; data: string; criterion: string; synthetic?: boolean };
+    /**
+     * Recovery applied after the prune, and the data it was fitted on (the file's SHA-256 when it is a file), so a
+     * replay fits the same weights: the same file, byte for byte.
+     */
+    recovery?: RecoverySettings;
   };
   /** Per pruned group: channels before and kept, and the exact channel indices removed. */
   groups: { id: number; sources: string[]; channels: number; keep: number; ratio: number; remove: number[]; predictedLoss?: number }[];
@@ -536,6 +545,16 @@ export interface PruneReport {
 /** Recovery without training: `lsq` refits each layer to the dense model's outputs; `bn` re-estimates BatchNorm
  * statistics (or, where BN was folded, biases) on calibration data. */
 export type RecoveryMethod = 'bn' | 'lsq';
+
+export interface RecoverySettings {
+  methods: RecoveryMethod[];
+  /** Absolute path of the data (absent: synthetic samples), with its labels and preprocessing. */
+  data?: string;
+  labels?: string;
+  preprocess?: Partial<ImagePreprocess> | string;
+  dataSha256?: string;
+  seed: number;
+}
 
 /** What recovery did, and the model's fidelity (and accuracy with labels) on held-out samples before and after. */
 export interface RecoveryReport {

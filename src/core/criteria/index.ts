@@ -8,9 +8,16 @@ import type { ParamSlice } from '../deps/types.js';
  * Data-free channel importance. Every criterion scores each *unit* of a group (a set of channels removed
  * together) from the group's members, so a residual group is ranked on all its layers at once.
  */
-export type CriterionName = 'l1' | 'l2' | 'fpgm' | 'bn' | 'lamp' | 'random';
-export const CRITERIA: CriterionName[] = ['l1', 'l2', 'fpgm', 'bn', 'lamp', 'random'];
-export type Reduction = 'mean' | 'sum' | 'max';
+import type { CriterionName, Reduction } from '../../shared/types.js';
+
+export type { CriterionName, Reduction } from '../../shared/types.js';
+/** Criteria that read only the weights. */
+export const DATA_FREE: CriterionName[] = ['l1', 'l2', 'fpgm', 'bn', 'lamp', 'random'];
+/** Criteria that read activations on calibration data (see activations.ts). */
+export const DATA_AWARE: CriterionName[] = ['activation', 'apoz', 'variance', 'hrank'];
+export const CRITERIA: CriterionName[] = [...DATA_FREE, ...DATA_AWARE];
+
+export const needsData = (c: CriterionName | undefined): boolean => !!c && DATA_AWARE.includes(c);
 
 export interface ScoreOptions {
   reduce?: Reduction;
@@ -25,6 +32,7 @@ export function scoreGroup(
   opts: ScoreOptions = {},
 ): { scores: Float64Array; used: CriterionName } {
   const n = group.units.length;
+  if (needsData(criterion)) throw new Error(`criterion ${criterion} scores from calibration data: the analysis must be prepared with it first`);
   if (criterion === 'random') {
     const r = rng((opts.seed ?? 1) * 7919 + group.id);
     return { scores: Float64Array.from({ length: n }, r), used: 'random' };

@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import type { CriterionName, PlanSettingsInput, PlanTarget, PlanWarning, Recipe, ScanResult } from '../../shared/types.js';
 import type { Analysis } from '../analysis.js';
 import { measureLatency } from '../cost/latency.js';
-import { scoreGroup } from '../criteria/index.js';
+import { needsData, scoreGroup } from '../criteria/index.js';
+import { loadCalibration } from '../data/calibration.js';
+import { parsePreprocess } from '../data/preprocess.js';
 import { chooseUnits } from '../criteria/select.js';
 import { invalid, PruneLensError, throwIfCancelled } from '../errors.js';
 import { cloneModel } from '../formats/index.js';
@@ -63,6 +65,11 @@ export async function plan(a: Analysis, scan: ScanResult | undefined, opts: Plan
   throwIfCancelled(opts.signal);
   const { model, dep, cost, infos } = a;
   const criterion = opts.criterion ?? 'l1';
+  if (needsData(criterion)) {
+    const ss = opts.scanSettings ?? {};
+    const preprocess = typeof ss.preprocess === 'string' ? parsePreprocess(ss.preprocess) : ss.preprocess;
+    await a.prepare(criterion, await loadCalibration(model, a.shapes.inputs, { data: ss.data, labels: ss.labels, preprocess, samples: ss.samples, seed: ss.seed, inputValues: a.givenValues }), opts);
+  }
   const select = { criterion, reduce: opts.reduce, withinGroup: opts.withinGroup, roundTo: opts.roundTo, minChannels: opts.minChannels, seed: opts.seed };
   const costing = new PlanCosting(a, select);
   const curves = new Map(scan?.targets.map((t) => [t.id as number, [{ ratio: 0, loss: 0 }, ...t.points.map((p) => ({ ratio: p.ratio, loss: p.loss }))]]));

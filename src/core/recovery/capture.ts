@@ -15,6 +15,31 @@ export interface Captured {
 }
 
 /**
+ * Runs `model` over all samples in chunks of `batch` and hands each chunk's named values to `visit`, so statistics
+ * can be gathered in bounded memory. `shapes` gives the values' types (their ranks); one session, freed at the end.
+ */
+export async function forEachChunk(
+  model: Model, shapes: ShapeResult, values: string[], data: CalibrationSet,
+  visit: (chunk: Record<string, { dims: readonly number[]; data: Float32Array }>, start: number, n: number) => void,
+  opts: { batch?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  const session = await createSession(withOutputs(model, shapes, values), {
+    optimization: 'basic', externalDataDir: model.path ? path.dirname(model.path) : undefined,
+  });
+  const batch = opts.batch ?? 64;
+  try {
+    for (let s = 0; s < data.count; s += batch) {
+      throwIfCancelled(opts.signal);
+      const n = Math.min(batch, data.count - s);
+      const r = await session.run(sliceFeeds(data, s, n), values);
+      visit(Object.fromEntries(values.map((v) => [v, { dims: r[v].dims, data: r[v].data as Float32Array }])), s, n);
+    }
+  } finally {
+    await session.release();
+  }
+}
+
+/**
  * Runs `model` over all samples (in chunks of `batch`) and returns the named values for all of them, stacked on
  * axis 0. `shapes` gives the values' types (their ranks); one session, freed at the end.
  */

@@ -67,6 +67,7 @@ export async function scan(a: Analysis, opts: ScanOptions = {}): Promise<ScanRes
     throw invalid('metric', `${opts.metric} needs labelled data (data with labels)`);
   }
   throwIfCancelled(opts.signal);
+  if (mode === 'structured') await a.prepare(opts.criterion, data, opts);
   const outputs = model.graph.outputs.map((o) => o.name);
   const primary = opts.outputName ?? outputs[0];
   if (!outputs.includes(primary)) throw invalid('outputName', `the model has no output '${primary}' (outputs: ${outputs.join(', ')})`);
