@@ -7,6 +7,7 @@ import { computeCost, type CostSummary } from './cost/cost.js';
 import { CostEstimator } from './cost/estimate.js';
 import { needsData, scoreGroup, type CriterionName } from './criteria/index.js';
 import { activationEvidence } from './criteria/activations.js';
+import { gradientEvidence, GRADIENT_CRITERIA, type GradientCriterion } from './criteria/gradient.js';
 import type { CalibrationSet } from './data/calibration.js';
 import { chooseUnits, partitions, quotas, type SelectOptions } from './criteria/select.js';
 import { analyzeDependencies, describeGroup, type DepGraph, type Group } from './deps/analyze.js';
@@ -78,7 +79,7 @@ export class Analysis {
   }
 
   /** Data-aware criteria's per-group scores, from `prepare`. */
-  private readonly evidence = new Map<CriterionName, { data: string; scores: Map<number, Float64Array> }>();
+  private readonly evidence = new Map<CriterionName, { data: string; scores: Map<number, Float64Array>; notes: string[] }>();
 
   /**
    * Gathers what a data-aware criterion needs from calibration data (one pass; all activation criteria at once). A
@@ -86,9 +87,19 @@ export class Analysis {
    */
   async prepare(criterion: CriterionName | undefined, data: CalibrationSet, opts: TaskOptions = {}): Promise<void> {
     if (!needsData(criterion) || this.evidence.get(criterion!)?.data === data.description) return;
-    opts.onProgress?.({ phase: 'criterion', done: 0, total: 1, message: `${criterion}: statistics on ${data.description}` });
+    opts.onProgress?.({ phase: 'criterion', done: 0, total: 1, message: `${criterion}: ${criterion === 'synflow' ? 'gradients on an input of ones' : `statistics on ${data.description}`}` });
+    if ((GRADIENT_CRITERIA as string[]).includes(criterion!)) {
+      const e = await gradientEvidence(this, criterion as GradientCriterion, data, opts);
+      this.evidence.set(criterion!, { data: data.description, scores: e.scores, notes: e.stopped });
+      return;
+    }
     const all = await activationEvidence(this, data, { signal: opts.signal, hrank: criterion === 'hrank' });
-    for (const [k, scores] of all) if (k === criterion || k !== 'hrank') this.evidence.set(k, { data: data.description, scores });
+    for (const [k, scores] of all) if (k === criterion || k !== 'hrank') this.evidence.set(k, { data: data.description, scores, notes: [] });
+  }
+
+  /** Where a gradient criterion's gradient could not flow back (its scores there are partial). */
+  criterionNotes(criterion: CriterionName): string[] {
+    return this.evidence.get(criterion)?.notes ?? [];
   }
 
   /** Criterion scores of a group's units (cached: scoring reads every weight of the group). */

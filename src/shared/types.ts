@@ -69,10 +69,15 @@ export type OptionName =
 
 export type Dim = number | string | null;
 /**
- * Channel importance. Data-free: l1, l2, fpgm, bn, lamp, random. From activations on calibration data: activation
- * (mean |a|), apoz (1 − average percentage of zeros), variance, hrank (average feature-map rank).
+ * Channel importance. Data-free: l1, l2, fpgm, bn, lamp, random, synflow (a gradient of the network with |w| on
+ * ones). From activations on calibration data: activation (mean |a|), apoz (1 − average percentage of zeros),
+ * variance, hrank (average feature-map rank). From gradients on calibration data: taylor (|a·∂L/∂a|), snip
+ * (|w·∂L/∂w|), grasp (w·Hg), obd (½·Fisher·w²).
  */
-export type CriterionName = 'l1' | 'l2' | 'fpgm' | 'bn' | 'lamp' | 'random' | 'activation' | 'apoz' | 'variance' | 'hrank';
+export type CriterionName =
+  | 'l1' | 'l2' | 'fpgm' | 'bn' | 'lamp' | 'random'
+  | 'activation' | 'apoz' | 'variance' | 'hrank'
+  | 'taylor' | 'snip' | 'grasp' | 'synflow' | 'obd';
 export type Reduction = 'mean' | 'sum' | 'max';
 /**
  * How a ratio is spread inside a group whose channels come from several layers (a Concat of branches):

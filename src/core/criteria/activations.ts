@@ -21,7 +21,7 @@ const HRANK_SAMPLES = 8;
 /** Activation bytes one chunk of the pass may hold. */
 const CHUNK_BYTES = 256 * 2 ** 20;
 
-interface Watch {
+export interface Watch {
   value: string;
   axis: number;
   /** group id and, per channel index of the value, the unit it belongs to */
@@ -30,7 +30,7 @@ interface Watch {
 }
 
 /** The values a group is watched at: its activation outputs, else its BatchNorm outputs, else its sources. */
-function watchesOf(a: Analysis, group: Group): Watch[] {
+export function watchesOf(a: Analysis, group: Group): Watch[] {
   const g = a.model.graph;
   const unitOfElement = new Map<number, number>();
   group.units.forEach((els, u) => els.forEach((e) => unitOfElement.set(e, u)));

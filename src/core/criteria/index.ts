@@ -1,6 +1,6 @@
 import { rng } from '../util/random.js';
 import type { Graph } from '../ir/graph.js';
-import type { Tensor } from '../ir/tensor.js';
+import { memorySource, Tensor as TensorClass, type Tensor } from '../ir/tensor.js';
 import type { Group } from '../deps/analyze.js';
 import type { ParamSlice } from '../deps/types.js';
 
@@ -13,8 +13,8 @@ import type { CriterionName, Reduction } from '../../shared/types.js';
 export type { CriterionName, Reduction } from '../../shared/types.js';
 /** Criteria that read only the weights. */
 export const DATA_FREE: CriterionName[] = ['l1', 'l2', 'fpgm', 'bn', 'lamp', 'random'];
-/** Criteria that read activations on calibration data (see activations.ts). */
-export const DATA_AWARE: CriterionName[] = ['activation', 'apoz', 'variance', 'hrank'];
+/** Criteria computed from the model run on calibration data (activations.ts, gradient.ts); synflow runs on ones. */
+export const DATA_AWARE: CriterionName[] = ['activation', 'apoz', 'variance', 'hrank', 'taylor', 'snip', 'grasp', 'synflow', 'obd'];
 export const CRITERIA: CriterionName[] = [...DATA_FREE, ...DATA_AWARE];
 
 export const needsData = (c: CriterionName | undefined): boolean => !!c && DATA_AWARE.includes(c);
@@ -52,6 +52,22 @@ export function scoreGroup(
     return { space: p.space, values: Array.from(criterion === 'l2' ? l2sq.map(Math.sqrt) : l1) };
   });
   return { scores: combine(group, per, reduction, true), used: criterion };
+}
+
+/**
+ * Unit scores from per-weight saliencies (≥ 0, shaped like each member's weight: SNIP's |w·g|, OBD's ½F·w², …):
+ * each member's saliencies summed per index of its member axis, then combined over the group as the L1 criterion
+ * combines norms (each member normalised by its mean).
+ */
+export function scoreFromSaliency(graph: Graph, group: Group, saliency: Map<string, Float32Array>, reduction: Reduction = 'mean'): Float64Array {
+  const members = group.params.filter((p) => (p.role === 'out' || p.role === 'in') && saliency.has(p.tensor));
+  const shim = { constant: (name: string) => {
+    const w = graph.constant(name);
+    const v = saliency.get(name);
+    return w && v ? new TensorClass(name, 'float32', [...w.dims], memorySource(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))) : undefined;
+  } } as unknown as Graph;
+  const per = members.map((p) => ({ space: p.space, values: Array.from(channelNorms(shim, p, group.spaces.find((x) => x.id === p.space)!.size).l1) }));
+  return combine(group, per, reduction, true);
 }
 
 /**
