@@ -192,30 +192,87 @@ const conv: GradRule = (c) => {
     c.give(0, c.e.op('ConvTranspose', [g, w], { strides, dilations: dil, pads, group, output_padding: op, kernel_shape: [kh, kw] }));
   }
   if (b && c.wants(2)) c.give(2, reduceSum(c, g, [0, 2, 3], false));
-  if (c.wants(1)) {
-    // dW[o,c,i,j] = Σ_n,y,x g[n,o,y,x]·x[n,c,y·s+i·d−p,…]: a convolution of the inputs (batch as channels) by the
-    // output gradients, with stride and dilation swapped; per conv-group
-    const perIn = xd[1] / group;
-    const perOut = yd[1] / group;
-    const parts: string[] = [];
-    const xT = c.e.op('Transpose', [x], { perm: [1, 0, 2, 3] });
-    const gT = c.e.op('Transpose', [g], { perm: [1, 0, 2, 3] });
-    if (perIn === 1 && group > 1) {
-      // depthwise (any multiplier): one grouped convolution over [1, C·N, H, W]
-      const xs = c.e.op('Reshape', [xT, c.e.ints([1, -1, xd[2], xd[3]])]);
-      const r = c.e.op('Conv', [xs, gT], { strides: dil, dilations: strides, pads, group });
-      parts.push(c.e.op('Transpose', [sliceKernel(c, r, kh, kw), ], { perm: [1, 0, 2, 3] }));
-    } else {
-      for (let k = 0; k < group; k++) {
-        const xk = group === 1 ? xT : slice(c, xT, 0, k * perIn, (k + 1) * perIn);
-        const gk = group === 1 ? gT : slice(c, gT, 0, k * perOut, (k + 1) * perOut);
-        const r = c.e.op('Conv', [xk, gk], { strides: dil, dilations: strides, pads });
-        parts.push(c.e.op('Transpose', [sliceKernel(c, r, kh, kw)], { perm: [1, 0, 2, 3] }));
-      }
-    }
-    c.give(1, parts.length === 1 ? parts[0] : c.e.op('Concat', parts, { axis: 0 }));
-  }
+  if (c.wants(1)) c.give(1, c.opset >= 10 ? weightGradByShifts(c, g, x, xd, yd, wd) : weightGradByConv(c, g, x, xd, yd, wd));
 };
+
+/**
+ * dW[o,c,i,j] = Σ_n,y,x g[n,o,y,x]·x[n,c,y·s+i·d−p, …]: for each kernel offset (i, j) the strided view of the padded
+ * input at that offset, and one GEMM over all positions (dense and grouped), or an element-wise product summed
+ * (depthwise). As many multiply-adds as the forward convolution, in large GEMMs.
+ */
+function weightGradByShifts(c: GradCtx, g: string, x: string, xd: number[], yd: number[], wd: number[]): string {
+  const n = c.node;
+  const group = n.int('group', 1);
+  const [sh, sw] = n.ints('strides') ?? [1, 1];
+  const [dh, dw] = n.ints('dilations') ?? [1, 1];
+  const [pt, pl, pb, pr] = n.ints('pads') ?? [0, 0, 0, 0];
+  const [kh, kw] = [wd[2], wd[3]];
+  const [Ho, Wo] = [yd[2], yd[3]];
+  const perIn = xd[1] / group;
+  const perOut = yd[1] / group;
+  const depthwise = perIn === 1 && perOut === 1 && group > 1;
+  const padded = pt || pl || pb || pr
+    ? c.e.op('Pad', [x, c.e.ints([0, 0, pt, pl, 0, 0, pb, pr])].slice(0, c.opset >= 11 ? 2 : 1), c.opset >= 11 ? {} : { pads: [0, 0, pt, pl, 0, 0, pb, pr] })
+    : x;
+  // dense and grouped: the input as [C, N, Hp, Wp] once, so each view flattens to [C, N·Ho·Wo]
+  const src = depthwise ? padded : c.e.op('Transpose', [padded], { perm: [1, 0, 2, 3] });
+  const gT = depthwise ? g : c.e.op('Reshape', [c.e.op('Transpose', [g], { perm: [1, 0, 2, 3] }), c.e.ints([yd[1], -1])]);
+  const zero = c.e.scalar(0);
+  const taps: string[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const view = c.e.op('Slice', [src, c.e.ints([i * dh, j * dw]), c.e.ints([i * dh + sh * (Ho - 1) + 1, j * dw + sw * (Wo - 1) + 1]), c.e.ints([2, 3]), c.e.ints([sh, sw])]);
+      if (depthwise) {
+        taps.push(reduceSum(c, c.e.op('Mul', [g, view]), [0, 2, 3], false));
+        continue;
+      }
+      const flat = c.e.op('Reshape', [view, c.e.ints([xd[1], -1])]);
+      const parts: string[] = [];
+      for (let k = 0; k < group; k++) {
+        const a = group === 1 ? gT : slice(c, gT, 0, k * perOut, (k + 1) * perOut);
+        const b = group === 1 ? flat : slice(c, flat, 0, k * perIn, (k + 1) * perIn);
+        parts.push(c.e.op('Gemm', [a, b, zero], { transB: 1 }));
+      }
+      taps.push(parts.length === 1 ? parts[0] : c.e.op('Concat', parts, { axis: 0 }));
+    }
+  }
+  // taps[i·kw+j] is [O, C/g] (or [C]): stacked last, then shaped as the weight
+  const stacked = c.e.op('Concat', taps.map((t) => unsqueezeLast(c, t)), { axis: -1 });
+  return c.e.op('Reshape', [stacked, c.e.ints(wd)]);
+}
+
+function unsqueezeLast(c: GradCtx, t: string): string {
+  return c.e.op('Reshape', [t, c.e.op('Concat', [c.e.op('Shape', [t]), c.e.ints([1])], { axis: 0 })]);
+}
+
+/** dW by one convolution of the inputs (batch as channels) with the output gradients as kernels (opset < 10). */
+function weightGradByConv(c: GradCtx, g: string, x: string, xd: number[], yd: number[], wd: number[]): string {
+  const n = c.node;
+  const group = n.int('group', 1);
+  const strides = n.ints('strides') ?? [1, 1];
+  const dil = n.ints('dilations') ?? [1, 1];
+  const pads = n.ints('pads') ?? [0, 0, 0, 0];
+  const [kh, kw] = [wd[2], wd[3]];
+  const perIn = xd[1] / group;
+  const perOut = yd[1] / group;
+  const parts: string[] = [];
+  const xT = c.e.op('Transpose', [x], { perm: [1, 0, 2, 3] });
+  const gT = c.e.op('Transpose', [g], { perm: [1, 0, 2, 3] });
+  if (perIn === 1 && group > 1) {
+    // depthwise (any multiplier): one grouped convolution over [1, C·N, H, W]
+    const xs = c.e.op('Reshape', [xT, c.e.ints([1, -1, xd[2], xd[3]])]);
+    const r = c.e.op('Conv', [xs, gT], { strides: dil, dilations: strides, pads, group });
+    parts.push(c.e.op('Transpose', [sliceKernel(c, r, kh, kw)], { perm: [1, 0, 2, 3] }));
+  } else {
+    for (let k = 0; k < group; k++) {
+      const xk = group === 1 ? xT : slice(c, xT, 0, k * perIn, (k + 1) * perIn);
+      const gk = group === 1 ? gT : slice(c, gT, 0, k * perOut, (k + 1) * perOut);
+      const r = c.e.op('Conv', [xk, gk], { strides: dil, dilations: strides, pads });
+      parts.push(c.e.op('Transpose', [sliceKernel(c, r, kh, kw)], { perm: [1, 0, 2, 3] }));
+    }
+  }
+  return parts.length === 1 ? parts[0] : c.e.op('Concat', parts, { axis: 0 });
+}
 
 /** The first kh×kw of a kernel-gradient map (the forward's last rows and columns may have gone unused). */
 function sliceKernel(c: GradCtx, r: string, kh: number, kw: number): string {
