@@ -68,6 +68,23 @@ describe('recovery without training', () => {
   });
 });
 
+describe('an iterative schedule (prune → recover in k steps)', () => {
+  it('reaches the same target in steps, re-scoring between them, and its recipe replays byte for byte', async () => {
+    const a = path.join(dir, 'steps-a.onnx');
+    const b = path.join(dir, 'steps-b.onnx');
+    const rep = await pruneModel(EXAMPLE, a, { ratio: 0.5, steps: 3, criterion: 'taylor', recover: ['lsq', 'bn'], ...IDX, latencyRuns: 0, overwrite: true });
+    assert.equal(rep.steps?.length, 3);
+    assert.ok(rep.steps!.every((s) => s.verified && s.removed > 0 && s.recovery));
+    const oneShot = await pruneModel(EXAMPLE, path.join(dir, 'steps-1.onnx'), { ratio: 0.5, criterion: 'taylor', ...IDX, latencyRuns: 0, overwrite: true });
+    assert.equal(rep.after.macs, oneShot.after.macs, 'the same target');
+    assert.ok(rep.accuracy!.after > oneShot.accuracy!.after);
+    const recipe = JSON.parse(fs.readFileSync(a.replace(/\.onnx$/, '.recipe.json'), 'utf8')) as Recipe;
+    assert.equal(recipe.settings.steps, 3);
+    await pruneModel(EXAMPLE, b, { recipe, latencyRuns: 0, overwrite: true });
+    assert.deepEqual(fs.readFileSync(b), fs.readFileSync(a));
+  });
+});
+
 describe('data-aware criteria', () => {
   it('at least as good as L1 on the example, averaged over ratios (scores and accuracy on its 500 samples)', async () => {
     const ratios = [0.2, 0.35, 0.5];

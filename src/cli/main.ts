@@ -55,6 +55,7 @@ export function buildProgram(): Command {
       .option('--sparsity <R>', 'instead: zero the fraction R of smallest weights per layer (unstructured; no speedup)')
       .option('--nm <N:M>', 'instead: keep N of every M weights along the reduction axis, e.g. 2:4 (no speedup on CPU)')
       .option('--recover <methods>', 'recovery without training after pruning, on --data (else synthetic samples): lsq (refit each layer to the dense outputs), bn (re-estimate BatchNorm statistics, or biases where BN was folded); e.g. lsq,bn')
+      .option('--steps <k>', 'reach the target in k steps of prune → recover, the channels scored again before each (gradual pruning)')
       .option('--latency-runs <N>', 'timed ONNX Runtime runs of the original and the pruned model, in turn (0: skip; default: at least 20, filling 1 s)')
       .option('--threads <N|all>', 'ONNX Runtime threads for the latency runs', '1')
       .option('--no-report', 'do not write <out>.report.json and <out>.report.md')

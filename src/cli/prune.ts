@@ -18,6 +18,7 @@ export interface PruneFlags extends ChannelFlags {
   preprocess?: string;
   threads?: string;
   recover?: string;
+  steps?: string;
   report?: boolean;
   force?: boolean;
   allowOtherModel?: boolean;
@@ -74,6 +75,7 @@ export async function runPrune(model: string, flags: PruneFlags, signal?: AbortS
       recipe: plan?.recipe,
       ignoreHash: flags.allowOtherModel,
       recover: flags.recover?.split(',').map((m) => m.trim()).filter(Boolean) as RecoveryMethod[] | undefined,
+      steps: number('steps', flags.steps),
       latency: flags.latencyRuns !== '0',
       latencyRuns: number('latencyRuns', flags.latencyRuns),
       threads: threadsOf(flags.threads, 1),
@@ -109,11 +111,14 @@ async function runSparsify(model: string, flags: PruneFlags): Promise<void> {
 /** What recovery did: the fidelity (and accuracy) on held-out samples before and after it. */
 function recoveryLines(r: PruneReport): string[] {
   const rec = r.recovery;
-  if (!rec) return [];
+  const steps = (r.steps ?? []).map((s) => `  step ${s.step}: ${s.removed} channels removed, ${s.verified ? 'verified' : 'NOT verified'}` +
+    (s.recovery ? `; recovery: rel-l2 ${s.recovery.before['rel-l2'].toFixed(3)} → ${s.recovery.after['rel-l2'].toFixed(3)}` : ''));
+  if (!rec) return steps;
   const m = (x: typeof rec.before) =>
     [x.accuracy !== undefined ? `top-1 ${(100 * x.accuracy).toFixed(1)}%` : '', x.agreement !== undefined ? `agreement ${(100 * x.agreement).toFixed(1)}%` : '', `rel-l2 ${x['rel-l2'].toFixed(3)}`].filter(Boolean).join(', ');
   const skipped = rec.lsq.filter((l) => l.skipped);
   return [
+    ...steps,
     `  recovery (${rec.methods.join(', ')}) fitted on ${rec.data.fitted}${rec.data.synthetic ? ' (SYNTHETIC)' : ''} in ${(rec.ms / 1000).toFixed(1)} s: ` +
       `${rec.lsq.length - skipped.length} layers refitted, ${rec.bn.filter((b) => b.kind === 'bn').length} BatchNorms re-estimated, ${rec.bn.filter((b) => b.kind === 'bias').length} biases corrected`,
     `    on ${rec.data.judged}: ${m(rec.before)} → ${m(rec.after)}`,

@@ -237,7 +237,9 @@ export async function pruneModel(
   checkPruneOptions(opts);
   const session = await openModel(file, { ...opts, inputShapes: opts.recipe?.settings.inputShapes ?? opts.inputShapes });
   const r = await session.prune(opts);
-  session.save(r.variantId, out, { overwrite: opts.overwrite, reports: opts.reports, writeRecipe: opts.recipe === undefined && opts.writeRecipe !== false });
+  // a recipe given is not written again, unless this prune added recovery or steps to it
+  const added = JSON.stringify(r.recipe.settings) !== JSON.stringify(opts.recipe?.settings);
+  session.save(r.variantId, out, { overwrite: opts.overwrite, reports: opts.reports, writeRecipe: added && opts.writeRecipe !== false });
   return r.report;
 }
 

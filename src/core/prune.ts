@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CriterionName, PruneReport, PruneSettingsInput, Recipe, RecoverySettings, SaveResult } from '../shared/types.js';
+import type { CriterionName, PruneReport, PruneSettingsInput, Recipe, RecoveryReport, RecoverySettings, SaveResult, Verification } from '../shared/types.js';
 import { fileSha256 } from './util/hash.js';
 import type { Analysis } from './analysis.js';
 import { computeCost, COST_BASIS } from './cost/cost.js';
@@ -27,6 +27,8 @@ import { applyPruning, type Selection } from './surgery/apply.js';
 import { applyMask } from './surgery/twin.js';
 import { verifyAgainstTwin, type RealInputs } from './surgery/verify.js';
 import { checkRecovery, recover } from './recovery/index.js';
+import { DenseChannels } from './recovery/layers.js';
+import { analyseModel } from './analysis.js';
 import { writeTextAtomic } from './util/atomic.js';
 
 export type { PlanEntries, PruneReport } from '../shared/types.js';
@@ -53,7 +55,7 @@ export function checkPruneOptions(opts: PruneOptions): void {
   if (opts.criterion !== undefined && !CRITERIA.includes(opts.criterion)) throw invalid('criterion', `one of ${CRITERIA.join(', ')}, got '${opts.criterion}'`);
   if (opts.reduce !== undefined && !['mean', 'sum', 'max'].includes(opts.reduce)) throw invalid('reduce', `mean, sum or max, got '${opts.reduce}'`);
   if (opts.withinGroup !== undefined && opts.withinGroup !== 'per-source' && opts.withinGroup !== 'global') throw invalid('withinGroup', `per-source or global, got '${opts.withinGroup}'`);
-  for (const k of ['roundTo', 'minChannels', 'samples', 'latencyRuns'] as const) {
+  for (const k of ['roundTo', 'minChannels', 'samples', 'latencyRuns', 'steps'] as const) {
     const v = opts[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= (k === 'latencyRuns' ? 0 : 1))) throw invalid(k, `expects a whole number${k === 'latencyRuns' ? '' : ' ≥ 1'}, got ${v}`);
   }
@@ -131,37 +133,72 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
       ...opts, recipe: r,
       plan: Object.fromEntries(r.groups.filter((g) => g.remove.length).map((g) => [String(g.id), g.remove])),
       criterion: r.settings.criterion, reduce: r.settings.reduce as SelectOptions['reduce'], withinGroup: r.settings.withinGroup,
+      ...(r.settings.steps ? { steps: r.settings.steps } : {}),
     };
   }
   const { model, shapes, dep } = a;
   const set = opts.data ? await loadData(a, opts) : undefined;
   const real = set ? realInputs(a, set, opts.samples ?? 8) : undefined;
   throwIfCancelled(opts.signal);
-  if (needsData(opts.criterion) && !opts.recipe) {
+  // a recipe's exact channels need no scores; its steps re-score from the first on
+  if (needsData(opts.criterion) && (!opts.recipe || (opts.steps ?? 1) > 1)) {
     await a.prepare(opts.criterion, set ?? await loadCalibration(model, shapes.inputs, { samples: 64, seed: opts.seed, inputValues: a.givenValues }), opts);
   }
   opts.onProgress?.({ phase: 'prune', done: 0, total: 1, message: 'choosing channels' });
-  const selections = selectionsFor(a, opts);
-  // the masked twin and the pruned model are independent copies: the session's model stays as loaded
-  const twin = cloneModel(model);
-  applyMask(twin, dep, selections);
-  const pruned = cloneModel(model);
-  applyPruning(pruned, dep, selections);
+  const chosen = selectionsFor(a, opts);
+  const methods = checkRecovery(opts.recover);
+  const calibration = methods.length
+    ? set ?? await loadCalibration(model, shapes.inputs, { samples: opts.samples && opts.samples > 8 ? opts.samples : 256, seed: opts.seed, inputValues: a.givenValues })
+    : undefined;
+  const steps = opts.steps ?? 1;
+  const channels = new DenseChannels();
+  let pruned: Model;
+  let verification: Verification;
+  let recovery: RecoveryReport | undefined;
+  const stepReports: NonNullable<PruneReport['steps']> = [];
+  if (steps <= 1) {
+    ({ pruned, verification } = await pruneOnce(a, chosen, real, opts));
+    channels.apply(model, dep, chosen);
+    // recovery changes the weights on purpose: verification above checked the surgery, before it
+    if (methods.length) recovery = await recover(a, pruned, channels, calibration!, methods, { seed: opts.seed, signal: opts.signal, onProgress: opts.onProgress });
+  } else {
+    // k steps of prune → recover, each towards 1/k more of the removal, the channels scored again on the model as it is
+    const finalKeep = new Map(chosen.map((c) => [c.group, dep.groups[c.group].units.length - c.remove.length]));
+    let current = a;
+    let last: { pruned: Model; verification: Verification } | undefined;
+    for (let k = 1; k <= steps; k++) {
+      throwIfCancelled(opts.signal);
+      opts.onProgress?.({ phase: 'steps', done: k - 1, total: steps, message: `step ${k} of ${steps}` });
+      if (k > 1) {
+        current = await analyseModel(last!.pruned, { inputShapes: shapes.inputs, inputValues: a.givenValues });
+        sameGroups(a, current);
+        if (needsData(opts.criterion)) await current.prepare(opts.criterion, set ?? calibration ?? await loadCalibration(model, shapes.inputs, { samples: 64, seed: opts.seed, inputValues: a.givenValues }), opts);
+      }
+      const sel: Chosen[] = [...finalKeep].flatMap(([id, keep]) => {
+        const n = dep.groups[id].units.length;
+        const target = n - Math.round(((n - keep) * k) / steps);
+        const g = current.dep.groups[id];
+        const remove = g.units.length > target ? current.choose(g, target, opts) : [];
+        return remove.length ? [{ group: id, remove, scoredBy: current.scores(g, opts).used }] : [];
+      });
+      last = await pruneOnce(current, sel, real, opts);
+      channels.apply(current.model, current.dep, sel);
+      const stepRecovery = methods.length
+        ? await recover(a, last.pruned, channels, calibration!, methods, { seed: opts.seed, signal: opts.signal, onProgress: opts.onProgress })
+        : undefined;
+      stepReports.push({ step: k, removed: sel.reduce((t, x) => t + x.remove.length, 0), verified: last.verification.passed && last.verification.exercised, ...(stepRecovery ? { recovery: { before: stepRecovery.before, after: stepRecovery.after } } : {}) });
+      recovery = stepRecovery;
+    }
+    ({ pruned, verification } = last!);
+  }
+  // what was removed, in the dense model's channel indices
+  const selections: Chosen[] = steps <= 1 ? chosen : denseSelections(a, channels, chosen);
+  if (opts.recipe?.settings.steps && JSON.stringify(selections.map((x) => x.remove)) !== JSON.stringify(opts.recipe.groups.filter((g) => g.remove.length).map((g) => g.remove))) {
+    throw new PruneLensError('replaying the recipe\'s steps chose other channels than it records (the model, data or criterion differ)', { code: 'bad-input', option: 'recipe' });
+  }
   throwIfCancelled(opts.signal);
   const after = computeCost(pruned, await computeShapes(pruned, shapes.inputs, { inputValues: a.givenValues }));
   let bytes = encodeOnnx(pruned);
-  opts.onProgress?.({ phase: 'verify', done: 0, total: 1, message: 'comparing with the masked original' });
-  const verification = await verifyAgainstTwin(bytes, twin, shapes.inputs, { real, values: a.givenValues, original: model });
-  if (!verification.passed) {
-    const culprit = await findBrokenGroup(a, selections, real);
-    const o = verification.outputs.find((x) => x.absError > x.tolerance)!;
-    throw new PruneLensError(
-      `verification failed: output '${o.name}' differs from the masked original by ${o.absError.toExponential(2)} ` +
-        `(tolerance ${o.tolerance.toExponential(2)})${culprit !== undefined ? `; group ${culprit} (${dep.groups[culprit].sources[0] ?? ''}) breaks the model` : ''}; nothing was written`,
-      { code: 'verification-failed' },
-    );
-  }
-  throwIfCancelled(opts.signal);
   const layersAfter = new Map(after.layers.map((l) => [l.name, l]));
   const criterion = opts.criterion ?? 'l1';
   const report: PruneReport = {
@@ -190,15 +227,8 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
       })),
     verification,
   };
-  const methods = checkRecovery(opts.recover);
-  if (methods.length) {
-    // recovery changes the weights on purpose: verification above checked the surgery, before it
-    opts.onProgress?.({ phase: 'recover', done: 0, total: 1, message: `recovery (${methods.join(', ')})` });
-    const calibration = set ?? await loadCalibration(model, shapes.inputs, { samples: opts.samples && opts.samples > 8 ? opts.samples : 256, seed: opts.seed, inputValues: a.givenValues });
-    report.recovery = await recover(a, pruned, selections, calibration, methods, { seed: opts.seed, signal: opts.signal, onProgress: opts.onProgress });
-    bytes = encodeOnnx(pruned);
-    report.after.bytes = bytes.length + externalBytes(pruned);
-  }
+  if (recovery) report.recovery = recovery;
+  if (stepReports.length) report.steps = stepReports;
   if (opts.latencyRuns || (opts.latency && opts.latencyRuns === undefined)) {
     opts.onProgress?.({ phase: 'latency', done: 0, total: 1, message: 'timing both models' });
     // the original's inputs describe the pruned model's too
@@ -219,9 +249,12 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
     report.recipe = { settings, predicted, warnings, groups: groups.map((g) => ({ id: g.id, predictedLoss: g.predictedLoss })) };
   }
   const recipe = opts.recipe ?? manualRecipe(a, selections, opts, report);
-  // the recipe that reproduces this file records the recovery too
-  const recovery = methods.length ? recoverySettings(methods, opts) : undefined;
-  return { model: pruned, bytes, report, recipe: recovery ? { ...recipe, settings: { ...recipe.settings, recovery } } : recipe };
+  // the recipe that reproduces this file records the recovery and the steps too
+  const extra = {
+    ...(methods.length ? { recovery: recoverySettings(methods, opts) } : {}),
+    ...(steps > 1 ? { steps } : {}),
+  };
+  return { model: pruned, bytes, report, recipe: Object.keys(extra).length ? { ...recipe, settings: { ...recipe.settings, ...extra } } : recipe };
 }
 
 function recoverySettings(methods: RecoverySettings['methods'], opts: PruneOptions): RecoverySettings {
@@ -244,6 +277,49 @@ function checkRecoveryData(rec: RecoverySettings): void {
   if (rec.dataSha256 && fileSha256(rec.data) !== rec.dataSha256) {
     throw new PruneLensError(`the recipe's recovery was fitted on ${rec.data}, which has changed since: the result would differ`, { code: 'bad-input', option: 'data' });
   }
+}
+
+/** Surgery on a copy of `a`'s model, verified against its masked twin; throws (naming the group) when it fails. */
+async function pruneOnce(a: Analysis, selections: Chosen[], real: RealInputs | undefined, opts: PruneOptions): Promise<{ pruned: Model; verification: Verification }> {
+  const { model, dep, shapes } = a;
+  // the masked twin and the pruned model are independent copies: the session's model stays as loaded
+  const twin = cloneModel(model);
+  applyMask(twin, dep, selections);
+  const pruned = cloneModel(model);
+  applyPruning(pruned, dep, selections);
+  throwIfCancelled(opts.signal);
+  opts.onProgress?.({ phase: 'verify', done: 0, total: 1, message: 'comparing with the masked original' });
+  const verification = await verifyAgainstTwin(encodeOnnx(pruned), twin, shapes.inputs, { real, values: a.givenValues, original: model });
+  if (!verification.passed) {
+    const culprit = await findBrokenGroup(a, selections, real);
+    const o = verification.outputs.find((x) => x.absError > x.tolerance)!;
+    throw new PruneLensError(
+      `verification failed: output '${o.name}' differs from the masked original by ${o.absError.toExponential(2)} ` +
+        `(tolerance ${o.tolerance.toExponential(2)})${culprit !== undefined ? `; group ${culprit} (${dep.groups[culprit].sources[0] ?? ''}) breaks the model` : ''}; nothing was written`,
+      { code: 'verification-failed' },
+    );
+  }
+  return { pruned, verification };
+}
+
+/** An already pruned model has the dense model's groups, fewer channels in each (pruning never empties one). */
+function sameGroups(dense: Analysis, now: Analysis): void {
+  const same = dense.dep.groups.length === now.dep.groups.length &&
+    dense.dep.groups.every((g, i) => g.sources.join('\u0000') === now.dep.groups[i].sources.join('\u0000'));
+  if (!same) throw new PruneLensError('the pruned model\'s channel groups no longer match the original\'s: use fewer steps', { code: 'internal' });
+}
+
+/** The channels a run of steps removed from the dense model, group by group (a unit goes as its elements go). */
+function denseSelections(a: Analysis, channels: DenseChannels, chosen: Chosen[]): Chosen[] {
+  return chosen.map((c) => {
+    const g = a.dep.groups[c.group];
+    const remove = g.units.flatMap((els, u) => {
+      const [sid, index] = a.dep.locate(els[0]);
+      const s = a.dep.spaces[sid];
+      return channels.keptOf(s.value, s.axis, s.size).includes(index) ? [] : [u];
+    });
+    return { group: c.group, remove, scoredBy: c.scoredBy };
+  }).filter((c) => c.remove.length);
 }
 
 /** The recipe of a prune that was not planned: its exact channels, so it can be replayed. */

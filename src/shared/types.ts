@@ -440,6 +440,8 @@ export interface Recipe {
      * replay fits the same weights: the same file, byte for byte.
      */
     recovery?: RecoverySettings;
+    /** The prune ran in this many steps of prune → recover (its channels are those `groups` lists). */
+    steps?: number;
   };
   /** Per pruned group: channels before and kept, and the exact channel indices removed. */
   groups: { id: number; sources: string[]; channels: number; keep: number; ratio: number; remove: number[]; predictedLoss?: number }[];
@@ -478,6 +480,11 @@ export interface PruneSettingsInput {
   preprocess?: Partial<ImagePreprocess> | string;
   /** Recovery without training after the prune, on the data given (else on synthetic samples). */
   recover?: RecoveryMethod[];
+  /**
+   * Reach the target in this many steps of prune → recover, the channels scored again on the model as it is before
+   * each step (gradual pruning). 1 (default): one shot.
+   */
+  steps?: number;
   /** Measure the latency of the original and the pruned model (at least 20 runs each, filling a second). */
   latency?: boolean;
   /** Exactly this many timed runs of each (implies latency; 0: not measured). */
@@ -538,8 +545,10 @@ export interface PruneReport {
    * taken in turn; medians, and p10/p90 as [before, after].
    */
   latency?: { beforeMs: number; afterMs: number; speedup: number; runs: number; threads: number; p10: [number, number]; p90: [number, number] };
-  /** Recovery without training, when asked for: what it did and the fidelity/accuracy before and after it. */
+  /** Recovery without training, when asked for: what it did and the fidelity/accuracy before and after it (the last step's). */
   recovery?: RecoveryReport;
+  /** An iterative schedule: per step, the channels it removed, whether it verified, and its recovery. */
+  steps?: { step: number; removed: number; verified: boolean; recovery?: { before: Metrics; after: Metrics } }[];
   /** Accuracy on the labelled data given (all its samples), before and after (after recovery, when there was one). */
   accuracy?: { samples: number; before: number; after: number; top5Before: number; top5After: number; data: string };
   /** The plan this model was made from: strategy, target, predictions and warnings. */

@@ -13,9 +13,8 @@ import type { TaskOptions } from '../progress.js';
 import { createSession, ort } from '../runtime/ort.js';
 import { compareOutput, describeOutput } from '../sensitivity/metrics.js';
 import { concatChunks } from '../sensitivity/runs.js';
-import type { Selection } from '../surgery/apply.js';
 import { correctBiases, recalibrateBatchNorm, type BnStep } from './bn.js';
-import { affectedNodes, keptIndices, weightedLayers } from './layers.js';
+import { weightedLayers, type DenseChannels } from './layers.js';
 import { reconstructLayers, type LsqStep } from './lsq.js';
 import * as path from 'node:path';
 
@@ -76,11 +75,12 @@ async function outputs(model: Model | Uint8Array, dir: string | undefined, set: 
 }
 
 /**
- * Recovers `pruned` (made from `a`'s model by `selections`) in place. Reports the fidelity to the dense model (and
- * accuracy with labels) on held-out samples before and after.
+ * Recovers `pruned` in place towards the dense model of `a`; `channels` says which dense channels it keeps (one
+ * prune: `DenseChannels` of `a`'s groups and the selections). Reports the fidelity to the dense model (and accuracy
+ * with labels) on held-out samples before and after.
  */
 export async function recover(
-  a: Analysis, pruned: Model, selections: Selection[], data: CalibrationSet, methods: RecoveryMethod[], opts: TaskOptions & { seed?: number } = {},
+  a: Analysis, pruned: Model, channels: DenseChannels, data: CalibrationSet, methods: RecoveryMethod[], opts: TaskOptions & { seed?: number } = {},
 ): Promise<RecoveryReport> {
   const t0 = performance.now();
   const { fit, heldOut } = splitForFit(data, opts.seed);
@@ -89,13 +89,13 @@ export async function recover(
   const ref = describeOutput(dense.name, dense.dims, dense.data);
   const judge = async (): Promise<Metrics> => compareOutput(ref, (await outputs(pruned, dir, heldOut)).data, heldOut.labels);
   const before = await judge();
-  const affected = affectedNodes(pruned.graph, a.dep, selections);
+  const affected = channels.affected;
   const layers = weightedLayers(pruned.graph)
     .filter((n) => affected.has(n.name))
     .map((n) => {
       const dims = a.shapes.types.get(n.outputs[0])?.dims ?? [];
       const axis = n.opType === 'Conv' ? 1 : dims.length - 1;
-      return { node: n.name, kept: keptIndices(a.dep, selections, n.outputs[0], axis, dims[axis] ?? 0) };
+      return { node: n.name, kept: channels.keptOf(n.outputs[0], axis, dims[axis] ?? 0) };
     });
   const steps: { lsq: LsqStep[]; bn: BnStep[] } = { lsq: [], bn: [] };
   const total = (methods.includes('lsq') ? layers.length : 0) + (methods.includes('bn') ? 1 : 0);

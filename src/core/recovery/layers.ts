@@ -24,18 +24,34 @@ export function affectedNodes(g: Graph, dep: DepGraph, selections: Selection[]):
   return out;
 }
 
-/**
- * For a value of the dense model on `axis`, the dense indices the pruned model keeps, in order (all of them when
- * the value lost no channels).
- */
-export function keptIndices(dep: DepGraph, selections: Selection[], value: string, axis: number, size: number): number[] {
-  const removed = removedBySpace(dep, selections);
-  const space = dep.spaces.find((s) => s.value === value && s.axis === axis);
-  const r = space ? removed.get(space.id) : undefined;
-  return Array.from({ length: size }, (_, i) => i).filter((i) => !r?.has(i));
-}
-
 /** The model's nodes by name. */
 export function byName(model: Model): Map<string, Node> {
   return new Map(model.graph.nodes.map((n) => [n.name, n]));
+}
+
+/**
+ * Which channels of the dense model a pruned model still holds, value by value, through one prune or several
+ * (an iterative schedule prunes an already pruned model; names of values stay, indices shift).
+ */
+export class DenseChannels {
+  private readonly kept = new Map<string, number[]>();
+  /** Nodes whose outputs differ from the dense model's. */
+  readonly affected = new Set<string>();
+
+  /** Records a prune of `model` (whose channels this mapping describes) by `selections` of its groups `dep`. */
+  apply(model: Model, dep: DepGraph, selections: Selection[]): void {
+    const removed = removedBySpace(dep, selections);
+    for (const [id, r] of removed) {
+      const s = dep.spaces[id];
+      const key = `${s.value}\u0000${s.axis}`;
+      const cur = this.kept.get(key) ?? Array.from({ length: s.size }, (_, i) => i);
+      this.kept.set(key, cur.filter((_, pos) => !r.has(pos)));
+    }
+    for (const n of affectedNodes(model.graph, dep, selections)) this.affected.add(n);
+  }
+
+  /** The dense indices a value keeps on `axis` (all `size` of them if it never lost one). */
+  keptOf(value: string, axis: number, size: number): number[] {
+    return this.kept.get(`${value}\u0000${axis}`) ?? Array.from({ length: size }, (_, i) => i);
+  }
 }
