@@ -16,6 +16,7 @@ import { selectionsFor } from '../src/core/prune.js';
 import { measureLatency } from '../src/core/cost/latency.js';
 import { benchScan } from './scan.js';
 import { benchEstimate, benchServe } from './service.js';
+import { benchDataAware } from './recovery.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHILD = path.join(ROOT, 'out/bench/child.js');
@@ -35,6 +36,7 @@ function measure(what: string, file: string): { ms: number; peakExtra: number } 
 async function main() {
   console.log(`PruneLens benchmarks — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, node ${process.version}`);
   if (process.argv.includes('--scan')) return benchScan(torchvisionModel(ROOT, 'resnet18'), os.cpus().length);
+  if (process.argv.includes('--data-aware')) return benchDataAware(torchvisionModel(ROOT, 'resnet18'));
   if (process.argv.includes('--service')) {
     const file = torchvisionModel(ROOT, 'resnet50');
     await benchEstimate(file);
@@ -102,6 +104,7 @@ async function main() {
     );
   }
   await benchScan(torchvisionModel(ROOT, 'resnet18'), os.cpus().length);
+  await benchDataAware(torchvisionModel(ROOT, 'resnet18'));
 }
 
 await main();

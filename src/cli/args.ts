@@ -63,8 +63,10 @@ export interface ChannelFlags {
   inputValue?: string[];
 }
 
+export const CRITERION_HELP = 'l1 | l2 | fpgm | bn | lamp | random; from calibration data (--data, else synthetic): activation | apoz | variance | hrank (activations), taylor | snip | grasp | synflow | obd (gradients)';
+
 /** Declares the channel-choice and input options shared by prune, scan and plan. */
-export function channelOptions(cmd: Command, criterionHelp = 'l1 | l2 | fpgm | bn | lamp | random; from calibration data: activation | apoz | variance | hrank'): Command {
+export function channelOptions(cmd: Command, criterionHelp = CRITERION_HELP): Command {
   return cmd
     .option('--criterion <name>', criterionHelp, 'l1')
     .option('--reduce <how>', 'combine member scores of a group: mean | sum | max', 'mean')

@@ -3,7 +3,7 @@ import { CancelledError, errorData, PruneLensError } from '../core/api.js';
 import { runInspect } from './inspect.js';
 import { runPrune } from './prune.js';
 import { runEval } from './eval.js';
-import { channelOptions, collect, describeError } from './args.js';
+import { channelOptions, collect, CRITERION_HELP, describeError } from './args.js';
 import { runScan } from './scan.js';
 import { runPlan } from './plan.js';
 import { runBench } from './bench.js';
@@ -62,6 +62,7 @@ export function buildProgram(): Command {
       .option('--force', 'replace the output files if they exist')
       .option('--allow-other-model', 'apply a recipe made for another version of this model (its groups must still match)')
       .option('--json', 'machine-readable report'),
+    `${CRITERION_HELP}; with --sparsity/--nm: l1 (magnitude) | wanda (|w|·‖x‖) | obs (SparseGPT: also updates the weights that stay), fitted on --data`,
   ).action((model: string, flags) => runPrune(model, flags, interruptSignal()));
   program
     .command('eval')

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
-import { invalid, pruneModel, PruneLensError, RECIPE_KIND, RECIPE_VERSION, sparsifyFile, type Sparsity } from '../core/api.js';
-import type { PlanEntries, PruneReport, Recipe, RecoveryMethod } from '../shared/types.js';
+import { checkSparsity, invalid, pruneModel, PruneLensError, RECIPE_KIND, RECIPE_VERSION, sparsifyFile, type Sparsity } from '../core/api.js';
+import type { PlanEntries, PruneReport, Recipe, RecoveryMethod, SparsityMethod, SparsityReport } from '../shared/types.js';
 import { bytes, emit, pct, si, speed, table } from './format.js';
-import { channelChoice, describeFix, number, threadsOf, type ChannelFlags } from './args.js';
+import { channelChoice, describeFix, inputValues, number, threadsOf, type ChannelFlags } from './args.js';
 import { withProgress } from './progress.js';
 
 export interface PruneFlags extends ChannelFlags {
@@ -64,9 +64,10 @@ export function readPlan(file: string): { entries?: PlanEntries; recipe?: Recipe
 }
 
 export async function runPrune(model: string, flags: PruneFlags, signal?: AbortSignal): Promise<void> {
+  // zeroing weights takes its own criteria (magnitude, wanda, obs)
+  if (flags.sparsity !== undefined || flags.nm !== undefined) return runSparsify(model, flags, signal);
   const choice = channelChoice(flags);
   if (flags.ratio !== undefined && flags.plan) throw invalid('plan', 'give either --ratio or --plan, not both');
-  if (flags.sparsity !== undefined || flags.nm !== undefined) return runSparsify(model, flags);
   const plan = flags.plan ? readPlan(flags.plan) : undefined;
   const report = await withProgress((onProgress) =>
     pruneModel(model, flags.output, {
@@ -93,8 +94,10 @@ export async function runPrune(model: string, flags: PruneFlags, signal?: AbortS
   emit(report, flags.json, renderPrune);
 }
 
-async function runSparsify(model: string, flags: PruneFlags): Promise<void> {
+async function runSparsify(model: string, flags: PruneFlags, signal?: AbortSignal): Promise<void> {
   if (flags.ratio !== undefined || flags.plan) throw invalid(flags.nm !== undefined ? 'nm' : 'sparsity', 'zeroes weights; it does not combine with --ratio or --plan');
+  if (flags.recover !== undefined) throw invalid('recover', 'refits layers after channels are removed; for zeroed weights, --criterion obs updates the weights that stay');
+  if (flags.steps !== undefined) throw invalid('steps', 'schedules channel pruning; it does not combine with --sparsity or --nm');
   let s: Sparsity;
   if (flags.nm !== undefined) {
     const m = /^(\d+):(\d+)$/.exec(flags.nm);
@@ -103,9 +106,35 @@ async function runSparsify(model: string, flags: PruneFlags): Promise<void> {
   } else {
     s = { kind: 'unstructured', ratio: number('sparsity', flags.sparsity)! };
   }
-  const r = await sparsifyFile(model, flags.output, s, { overwrite: flags.force, inputShapes: flags.inputShape });
-  emit(r, flags.json, (x) =>
-    `zeroed ${si(x.zeroedWeights)} of ${si(x.weights)} weights (${pct(x.zeroedWeights, x.weights)}) → ${x.output}\nnote: ${x.note}`);
+  // the channel criteria's default (l1) is magnitude here
+  const method = (flags.criterion === undefined || flags.criterion === 'l1' ? 'magnitude' : flags.criterion) as SparsityMethod;
+  checkSparsity(s, method);
+  const r = await withProgress((onProgress) =>
+    sparsifyFile(model, flags.output, s, {
+      method, overwrite: flags.force, inputShapes: flags.inputShape, inputValues: inputValues(flags.inputValue),
+      data: flags.data, labels: flags.labels, preprocess: flags.preprocess,
+      onProgress, signal,
+    }),
+  );
+  emit(r, flags.json, renderSparsity);
+}
+
+function renderSparsity(x: SparsityReport): string {
+  const what = x.sparsity.kind === 'nm' ? `${x.sparsity.n}:${x.sparsity.m}` : `${(100 * x.sparsity.ratio).toFixed(0)}%`;
+  const lines = [`zeroed ${si(x.zeroedWeights)} of ${si(x.weights)} weights (${pct(x.zeroedWeights, x.weights)}, ${what}) by ${x.method} → ${x.output}`];
+  if (x.layers) {
+    const worst = [...x.layers].sort((a, b) => b.error - a.error).slice(0, 3);
+    lines.push(`  ${x.layers.length} layers by ${x.method}${x.magnitudeLayers ? `, ${x.magnitudeLayers} by magnitude (grouped convs, or more inputs than ${x.method} handles here)` : ''}; ` +
+      `largest output change: ${worst.map((l) => `${l.node} ${l.error.toFixed(3)}`).join(', ')}`);
+  }
+  if (x.quality) {
+    const q = x.quality;
+    const m = (v: typeof q.dense) => [v.accuracy !== undefined ? `top-1 ${(100 * v.accuracy).toFixed(1)}%` : '', v.agreement !== undefined ? `agreement ${(100 * v.agreement).toFixed(1)}%` : '', `rel-l2 ${v['rel-l2'].toFixed(3)}`].filter(Boolean).join(', ');
+    lines.push(`  on ${q.data.judged}${q.data.synthetic ? ' (SYNTHETIC)' : ''}${q.data.fitted ? ` (fitted on ${q.data.fitted})` : ''}:`);
+    lines.push(`    dense:  ${m(q.dense)}`, `    sparse: ${m(q.sparse)}`);
+  }
+  lines.push(`  done in ${(x.ms / 1000).toFixed(1)} s`, `note: ${x.note}`);
+  return lines.join('\n');
 }
 
 /** What recovery did: the fidelity (and accuracy) on held-out samples before and after it. */

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {
   BenchMeasured, BenchResult, Estimate, EvalResult, GroupInfo, InputShapes, InspectResult, ModelGraph, ModelSummary, PlanSettingsInput,
-  PruneResult, Recipe, SaveResult, ScanResult, ScanSettingsInput, SparsityReport,
+  PruneResult, Recipe, SaveResult, ScanResult, ScanSettingsInput, SparsityMethod, SparsityReport,
 } from '../shared/types.js';
 import { analyse, type AnalyseOptions, type Analysis } from './analysis.js';
 import { computeCost } from './cost/cost.js';
@@ -43,12 +43,23 @@ export { STRATEGIES } from './plan/strategies.js';
 export { DEFAULT_RATIOS, checkScanOptions } from './sensitivity/scan.js';
 export { RECIPE_KIND, RECIPE_VERSION, checkPlanOptions, readScan } from './plan/plan.js';
 export { checkPruneOptions, sameFile } from './prune.js';
-export { checkSparsity } from './sparse.js';
+export { checkSparsity, SPARSITY_METHODS } from './sparse.js';
 export { parsePreprocess } from './data/preprocess.js';
 export { parseInputShape } from './shapes/inputs.js';
 export { reportPaths } from './report/prune-report.js';
 export { COST_BASIS } from './cost/cost.js';
 export { writeTextAtomic } from './util/atomic.js';
+
+export interface SparsifyOptions extends TaskOptions {
+  method?: SparsityMethod;
+  /** Calibration data (Wanda and OBS fit on it; with it any method is judged on held-out samples). */
+  data?: string;
+  labels?: string;
+  preprocess?: ScanSettingsInput['preprocess'];
+  samples?: number;
+  seed?: number;
+  overwrite?: boolean;
+}
 
 export interface PlanRequest extends PlanSettingsInput, TaskOptions {
   /** A scan of this model (its result, or the path of a scan JSON); else the session's scan with `scanSettings`. */
@@ -176,6 +187,23 @@ export class ModelSession {
     return { variantId, report: v.report, recipe: v.recipe };
   }
 
+  /**
+   * Zeroes weights (unstructured or N:M) of a copy and writes it to `out`: by magnitude, or from `data` by Wanda or
+   * OBS; with data, the result is judged on held-out samples against this model.
+   */
+  async sparsify(out: string, s: Sparsity, opts: SparsifyOptions = {}): Promise<SparsityReport> {
+    const method = opts.method ?? 'magnitude';
+    checkSparsity(s, method);
+    const a = this.analysis;
+    const data = opts.data
+      ? await loadCalibration(a.model, a.shapes.inputs, {
+        data: opts.data, labels: opts.labels, samples: opts.samples ?? Infinity, seed: opts.seed,
+        preprocess: typeof opts.preprocess === 'string' ? parsePreprocess(opts.preprocess) : opts.preprocess,
+      })
+      : undefined;
+    return sparsifyModel(a, out, s, { ...opts, method, data });
+  }
+
   save(variantId: string, out: string, opts: SaveOptions = {}): SaveResult {
     const v = this.variants.get(variantId);
     if (!v) throw new PruneLensError(`no pruned variant '${variantId}' in this session (prune first; only the latest ${KEPT_VARIANTS} are kept)`, { code: 'unknown-id', option: 'variantId' });
@@ -243,10 +271,9 @@ export async function pruneModel(
   return r.report;
 }
 
-export async function sparsifyFile(file: string, out: string, s: Sparsity, opts: AnalyseOptions & { overwrite?: boolean } = {}): Promise<SparsityReport> {
-  checkSparsity(s);
-  const session = await openModel(file, opts);
-  return sparsifyModel(session.analysis.model, out, s, opts);
+export async function sparsifyFile(file: string, out: string, s: Sparsity, opts: AnalyseOptions & SparsifyOptions = {}): Promise<SparsityReport> {
+  checkSparsity(s, opts.method);
+  return (await openModel(file, opts)).sparsify(out, s, opts);
 }
 
 /**

@@ -600,13 +600,27 @@ export interface SaveResult {
   recipe?: string;
 }
 
+/** How weights to zero are chosen: by magnitude alone, or from calibration data (Wanda: |w|·‖x‖; OBS: SparseGPT's
+ * layer-wise Optimal Brain Surgeon, which also updates the remaining weights to make up for the ones removed). */
+export type SparsityMethod = 'magnitude' | 'wanda' | 'obs';
+
 export interface SparsityReport {
   input: string;
   output: string;
   sparsity: { kind: 'unstructured'; ratio: number } | { kind: 'nm'; n: number; m: number };
+  method: SparsityMethod;
   zeroedWeights: number;
   weights: number;
   bytes: number;
+  /** Per layer the data-aware method handled: weights zero of all, and the relative change of its output on sampled
+   * calibration rows. Layers it does not handle (grouped convs, ConvTranspose, too many inputs for OBS) get magnitude. */
+  layers?: { node: string; zeroed: number; total: number; error: number }[];
+  /** Layers sparsified by magnitude although another method was asked for. */
+  magnitudeLayers?: number;
+  /** Fidelity to the dense model (and accuracy with labels) on held-out samples the method did not fit on. */
+  quality?: { data: { fitted?: string; judged: string; synthetic: boolean }; dense: Metrics; sparse: Metrics };
+  seed?: number;
+  ms: number;
   note: string;
 }
 

@@ -5,7 +5,7 @@ import { sliceFeeds } from '../data/calibration.js';
 import { throwIfCancelled } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import { createSession } from '../runtime/ort.js';
-import { withOutputs } from '../sensitivity/instrument.js';
+import { prefixWithOutputs, withOutputs } from '../sensitivity/instrument.js';
 import { concatChunks } from '../sensitivity/runs.js';
 import type { ShapeResult } from '../shapes/types.js';
 
@@ -40,13 +40,13 @@ export async function forEachChunk(
 }
 
 /**
- * Runs `model` over all samples (in chunks of `batch`) and returns the named values for all of them, stacked on
- * axis 0. `shapes` gives the values' types (their ranks); one session, freed at the end.
+ * Runs the part of `model` that computes the named values over all samples (in chunks of `batch`) and returns them
+ * for all samples, stacked on axis 0. `shapes` gives the values' types (their ranks); one session, freed at the end.
  */
 export async function capture(
   model: Model, shapes: ShapeResult, values: string[], data: CalibrationSet, opts: { batch?: number; signal?: AbortSignal } = {},
 ): Promise<Map<string, Captured>> {
-  const session = await createSession(withOutputs(model, shapes, values), {
+  const session = await createSession(prefixWithOutputs(model, shapes, values), {
     optimization: 'basic', externalDataDir: model.path ? path.dirname(model.path) : undefined,
   });
   const parts = new Map<string, Parameters<typeof concatChunks>[0]>(values.map((v) => [v, []]));

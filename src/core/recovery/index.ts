@@ -63,7 +63,7 @@ export function splitForFit(all: CalibrationSet, seed = 1): { fit: CalibrationSe
 }
 
 /** The first output of a model over a set, stacked. */
-async function outputs(model: Model | Uint8Array, dir: string | undefined, set: CalibrationSet): Promise<{ name: string; dims: number[]; data: Float32Array }> {
+export async function outputs(model: Model | Uint8Array, dir: string | undefined, set: CalibrationSet): Promise<{ name: string; dims: number[]; data: Float32Array }> {
   const s = await createSession(model, { optimization: 'basic', externalDataDir: dir });
   try {
     const parts = [];

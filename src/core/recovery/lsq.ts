@@ -11,6 +11,7 @@ import type { ShapeResult } from '../shapes/types.js';
 import { ownConstant } from '../surgery/apply.js';
 import { rng } from '../util/random.js';
 import { capture, type Captured } from './capture.js';
+import { convGeometry, convRows, sampleRows } from './im2col.js';
 import { gram, ridgeSolve } from './linalg.js';
 
 export interface LsqStep {
@@ -62,11 +63,9 @@ async function fitConv(model: Model, node: Node, x: Captured, y: Captured, kept:
   if (node.str('auto_pad', 'NOTSET') !== 'NOTSET') return skip('auto_pad is not supported here');
   if (x.dims.length !== 4) return skip('only 2-D convolutions are refitted');
   const [O, Cg, kh, kw] = w.dims;
-  const groups = node.int('group', 1);
-  const [sh, sw] = node.ints('strides') ?? [1, 1];
-  const [dh, dw] = node.ints('dilations') ?? [1, 1];
-  const [pt, pl] = node.ints('pads') ?? [0, 0, 0, 0];
-  const [N, C, H, W] = x.dims;
+  const geo = convGeometry(node, w.dims);
+  const groups = geo.groups;
+  const [N, C] = x.dims;
   const [, Od, Ho, Wo] = y.dims;
   if (C !== Cg * groups || kept.length !== O) return skip('shapes do not line up');
   const Og = O / groups;
@@ -77,36 +76,23 @@ async function fitConv(model: Model, node: Node, x: Captured, y: Captured, kept:
   const m = Math.min(positions, Math.max(4 * d, 2048), Math.floor(MAX_CELLS / d));
   if (m < 2 * d) return skip(`${m} output positions for ${d} unknowns per output (needs at least ${2 * d})`);
   // the same sampled positions for every group
-  const rows = m >= positions ? Int32Array.from({ length: positions }, (_, i) => i) : sample(positions, m, r);
+  const rows = sampleRows(positions, m, r);
   const wv = Float32Array.from(w.toFloat32());
   const bv = b ? Float32Array.from(b.toFloat32()) : undefined;
   let errBefore = 0;
   let errAfter = 0;
   let norm = 0;
   for (let grp = 0; grp < groups; grp++) {
-    const A = new Float32Array(m * d);
+    const A = convRows(x, geo, grp, rows, Ho, Wo, !!bias);
     const T = new Float32Array(m * Og);
     for (let k = 0; k < m; k++) {
       const p = rows[k];
       const n = Math.floor(p / (Ho * Wo));
-      const oy = Math.floor((p % (Ho * Wo)) / Wo);
-      const ox = p % Wo;
-      let f = k * d;
-      for (let c = 0; c < Cg; c++) {
-        const plane = (n * C + grp * Cg + c) * H * W;
-        for (let i = 0; i < kh; i++) {
-          const iy = oy * sh - pt + i * dh;
-          for (let j = 0; j < kw; j++) {
-            const ix = ox * sw - pl + j * dw;
-            A[f++] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x.data[plane + iy * W + ix] : 0;
-          }
-        }
-      }
-      if (bias) A[f] = 1;
-      for (let o = 0; o < Og; o++) T[k * Og + o] = y.data[((n * Od + kept[grp * Og + o]) * Ho + oy) * Wo + ox];
+      const rest = p % (Ho * Wo);
+      for (let o = 0; o < Og; o++) T[k * Og + o] = y.data[(n * Od + kept[grp * Og + o]) * Ho * Wo + rest];
     }
     const { G, B } = await gram(A, T, m, d, Og);
-    const X = ridgeSolve(G, B, d, Og);
+    const X = await ridgeSolve(G, B, d, Og);
     // residuals before (current weights) and after (the fit), on the same rows
     for (let o = 0; o < Og; o++) {
       const oc = grp * Og + o;
@@ -156,7 +142,7 @@ async function fitDense(model: Model, node: Node, x: Captured, y: Captured, kept
   const m = Math.min(positions, Math.max(4 * d, 4096), Math.floor(MAX_CELLS / d));
   // fewer rows than unknowns (a Dense layer sees one row per sample) would only fit the noise of these samples
   if (m < 2 * d) return skip(`${m} samples for ${d} unknowns per output (needs at least ${2 * d})`);
-  const rows = m >= positions ? Int32Array.from({ length: positions }, (_, i) => i) : sample(positions, m, r);
+  const rows = sampleRows(positions, m, r);
   const A = new Float32Array(m * d);
   const T = new Float32Array(m * O);
   for (let k = 0; k < m; k++) {
@@ -165,7 +151,7 @@ async function fitDense(model: Model, node: Node, x: Captured, y: Captured, kept
     for (let o = 0; o < O; o++) T[k * O + o] = y.data[rows[k] * Od + kept[o]];
   }
   const { G, B } = await gram(A, T, m, d, O);
-  const X = ridgeSolve(G, B, d, O);
+  const X = await ridgeSolve(G, B, d, O);
   const wv = w.toFloat32();
   const cv = c?.toFloat32();
   const out = new Float32Array(w.size);
@@ -195,11 +181,4 @@ async function fitDense(model: Model, node: Node, x: Captured, y: Captured, kept
     if (c) c.replace(c.dims, bv);
   }
   return { node: node.name, features: d, rows: m, before: Math.sqrt(errBefore / Math.max(norm, 1e-30)), after: Math.sqrt(Math.min(errAfter, errBefore) / Math.max(norm, 1e-30)) };
-}
-
-/** `m` distinct indices of 0…n−1, seeded, in increasing order. */
-function sample(n: number, m: number, r: () => number): Int32Array {
-  const picked = new Set<number>();
-  while (picked.size < m) picked.add(Math.floor(r() * n));
-  return Int32Array.from([...picked].sort((a, b) => a - b));
 }

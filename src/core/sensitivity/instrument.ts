@@ -164,3 +164,34 @@ export function withOutputs(model: Model, shapes: ShapeResult, extra: string[]):
     gp.output = saved;
   }
 }
+
+/**
+ * The model cut down to what computes `values`, with them as its only outputs: capturing a layer's input then costs
+ * the layers before it, not the whole model, and a smaller graph to serialise and load. Falls back to `withOutputs`
+ * when the IR and the saved graph do not line up node for node.
+ */
+export function prefixWithOutputs(model: Model, shapes: ShapeResult, values: string[]): Uint8Array {
+  const proto = syncOnnx(model);
+  const gp = proto.graph!;
+  const nodes = model.graph.nodes;
+  if (gp.node.length !== nodes.length) return withOutputs(model, shapes, values);
+  const needed = new Set(values);
+  const keep: boolean[] = new Array(nodes.length).fill(false);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    if (!nodes[i].outputs.some((o) => needed.has(o))) continue;
+    keep[i] = true;
+    for (const v of [...nodes[i].inputs, ...implicitInputs(nodes[i])]) if (v) needed.add(v);
+  }
+  const saved = { node: gp.node, initializer: gp.initializer, output: gp.output };
+  try {
+    gp.node = saved.node.filter((_, i) => keep[i]);
+    gp.initializer = saved.initializer.filter((t) => needed.has(t.name));
+    gp.output = values.map((v) => {
+      const t = shapes.types.get(v);
+      return syncValueInfo({ name: v, dtype: t?.dtype ?? 'float32', shape: t ? t.dims.map(() => null) : undefined });
+    });
+    return toBinary(ModelProtoSchema, proto);
+  } finally {
+    Object.assign(gp, saved);
+  }
+}

@@ -4,17 +4,21 @@
  */
 import { PruneLensError } from '../errors.js';
 import type { Model } from '../ir/graph.js';
+import { lowestIndices } from '../util/lowest.js';
 
 export type Sparsity = { kind: 'unstructured'; ratio: number } | { kind: 'nm'; n: number; m: number };
 
 const WEIGHTED = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 
-/** Zeroes weights of every Conv/ConvTranspose/Gemm/MatMul; returns how many were zeroed of how many. */
-export function sparsify(model: Model, s: Sparsity): { zeroed: number; total: number } {
+/**
+ * Zeroes weights of every Conv/ConvTranspose/Gemm/MatMul (but the weight tensors in `except`, sparsified already);
+ * returns how many were zeroed of how many, and in how many tensors.
+ */
+export function sparsify(model: Model, s: Sparsity, except: ReadonlySet<string> = new Set()): { zeroed: number; total: number; tensors: number } {
   const g = model.graph;
   let zeroed = 0;
   let total = 0;
-  const done = new Set<string>();
+  const done = new Set<string>(except);
   for (const node of g.nodes) {
     if (!WEIGHTED.has(node.opType) || node.domain !== '') continue;
     const name = node.inputs[1];
@@ -25,8 +29,7 @@ export function sparsify(model: Model, s: Sparsity): { zeroed: number; total: nu
     let z: number;
     if (s.kind === 'unstructured') {
       const k = Math.floor(s.ratio * w.length + 1e-9);
-      const order = Array.from(w.keys()).sort((a, b) => Math.abs(w[a]) - Math.abs(w[b]) || a - b);
-      for (let i = 0; i < k; i++) w[order[i]] = 0;
+      for (const i of lowestIndices(w.map(Math.abs), k)) w[i] = 0;
       z = k;
     } else {
       z = nm(w, t.dims, node.opType, node.int('transB', 0) === 1, s.n, s.m);
@@ -35,8 +38,8 @@ export function sparsify(model: Model, s: Sparsity): { zeroed: number; total: nu
     zeroed += z;
     total += w.length;
   }
-  if (total === 0) throw new PruneLensError('no Conv, Gemm or MatMul weights to sparsify');
-  return { zeroed, total };
+  if (total === 0 && except.size === 0) throw new PruneLensError('no Conv, Gemm or MatMul weights to sparsify');
+  return { zeroed, total, tensors: done.size - except.size };
 }
 
 /**
