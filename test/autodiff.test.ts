@@ -45,7 +45,7 @@ function splitNet(): Uint8Array {
 }
 
 /** The loss in JavaScript, averaged over the batch, as the seed defines it. */
-function lossOf(kind: LossKind, y: Float32Array, n: number, probs: boolean, labels?: Int32Array): number {
+function lossOf(kind: LossKind, y: Float32Array, n: number, probs: boolean, labels?: Int32Array, teacher?: Float32Array): number {
   const k = y.length / n;
   let total = 0;
   for (let s = 0; s < n; s++) {
@@ -53,7 +53,8 @@ function lossOf(kind: LossKind, y: Float32Array, n: number, probs: boolean, labe
     if (kind === 'energy') total += 0.5 * row.reduce((a, v) => a + v * v, 0);
     else {
       const p = probs ? row : (() => { const m = Math.max(...row); const e = row.map((v) => Math.exp(v - m)); const z = e.reduce((a, v) => a + v, 0); return e.map((v) => v / z); })();
-      total -= Math.log(Math.max(p[labels![s]], 1e-12));
+      if (kind === 'teacher') p.forEach((v, c) => (total -= teacher![s * k + c] * Math.log(Math.max(v, 1e-12))));
+      else total -= Math.log(Math.max(p[labels![s]], 1e-12));
     }
   }
   return total / n;
@@ -75,15 +76,18 @@ async function check(bytes: Uint8Array, name: string, loss: LossKind, probs: boo
   const data = await loadCalibration(a.model, a.shapes.inputs, { samples: 3, seed: 4 });
   const labels = Int32Array.from({ length: 3 }, (_, i) => (i * 2) % 4);
   if (loss === 'labels') data.labels = labels;
+  // a teacher's probabilities: any distribution per sample
+  const classes = a.shapes.types.get(a.model.graph.outputs[0].name)!.dims[1];
+  const teacher = Float32Array.from({ length: 3 * classes }, (_, i) => (1 + (i % classes)) / ((classes * (classes + 1)) / 2));
   const weights = a.model.graph.nodes.filter((n) => ['Conv', 'Gemm', 'MatMul', 'BatchNormalization'].includes(n.opType)).map((n) => n.inputs[1]);
   const values = a.model.graph.nodes.filter((n) => ['Relu', 'HardSwish', 'Tanh'].includes(n.opType)).map((n) => n.outputs[0]);
   const run = await gradientRun(a.model, a.shapes.inputs, { output: a.model.graph.outputs[0].name, values, weights, loss });
   assert.deepEqual(run.graph.stopped, [], 'every op on the path has a rule');
   let grads!: Map<string, { data: Float32Array }>;
-  await run.run(data, (c) => (grads = c.grads), { batch: 3 });
+  await run.run(data, (c) => (grads = c.grads), { batch: 3, teacher: loss === 'teacher' ? { per: classes, data: teacher } : undefined });
   await run.release();
   const feeds = data.inputs;
-  const L = async (m: Model) => lossOf(loss, await forward(m, feeds), 3, probs, labels);
+  const L = async (m: Model) => lossOf(loss, await forward(m, feeds), 3, probs, labels, teacher);
   // central differences on a few entries of each weight
   let checked = 0;
   for (const w of weights) {
@@ -110,12 +114,14 @@ async function check(bytes: Uint8Array, name: string, loss: LossKind, probs: boo
 }
 
 describe('automatic differentiation (backward graph in ONNX)', () => {
-  it('conv, depthwise, BN, residual, pools, concat, SE, Gemm: energy and cross-entropy losses', async () => {
+  it('conv, depthwise, BN, residual, pools, concat, SE, Gemm: energy, cross-entropy and KL-to-a-teacher losses', async () => {
     await check(convNet(), 'convnet', 'energy', false);
     await check(convNet(), 'convnet-ce', 'labels', false);
+    await check(convNet(), 'convnet-kl', 'teacher', false);
   });
 
-  it('split, tanh, transpose, reduce-mean, MatMul, a softmax output', async () => {
+  it('split, tanh, transpose, reduce-mean, MatMul, a softmax output (cross-entropy and KL)', async () => {
     await check(splitNet(), 'splitnet', 'labels', true);
+    await check(splitNet(), 'splitnet-kl', 'teacher', true);
   });
 });

@@ -173,6 +173,29 @@ describe('prunelens serve (JSON-RPC over stdio)', () => {
     assert.ok(still.modelId);
   });
 
+  it('compares criteria and writes a data-aware sparse model', async () => {
+    const { modelId } = await engine.request('open', { path: EXAMPLE });
+    const cmp = await engine.request('compareCriteria', { modelId, criteria: ['l1', 'l2', 'taylor'], ...IDX, samples: 64, workDoneToken: 'cmp' });
+    assert.deepEqual(cmp.criteria, ['l1', 'l2', 'taylor']);
+    assert.equal(cmp.groups.length, 6);
+    assert.equal(cmp.data?.synthetic, false);
+    for (const g of cmp.groups) {
+      assert.equal(g.spearman[0][0], 1);
+      assert.equal(g.spearman[0][1], g.spearman[1][0]);
+      assert.ok(g.spearman.flat().every((x) => x >= -1 && x <= 1) && g.overlap.flat().every((x) => x >= 0 && x <= 1));
+    }
+    // L1 and L2 norms of the same filters rank them nearly alike; a gradient criterion much less so
+    assert.ok(cmp.mean.spearman[0][1] > 0.8, `l1~l2 ${cmp.mean.spearman[0][1]}`);
+    assert.ok(cmp.mean.spearman[0][2] < cmp.mean.spearman[0][1]);
+    assert.ok(engine.progress.some((p) => p.token === 'cmp'));
+    const bad = await failure(engine.request('compareCriteria', { modelId, criteria: ['l1'] }));
+    assert.equal(bad.code, -32602);
+    const out = path.join(dir, 'obs.onnx');
+    const sp = await engine.request('sparsify', { modelId, path: out, sparsity: { kind: 'nm', n: 2, m: 4 }, method: 'obs', ...IDX });
+    assert.equal(sp.method, 'obs');
+    assert.ok(fs.existsSync(out) && sp.quality!.sparse.accuracy! > 0.5);
+  });
+
   it('loses nothing on disk when killed mid-scan', async () => {
     const victim = startEngine();
     const cacheDir = path.join(dir, 'cache-killed');

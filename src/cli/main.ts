@@ -4,6 +4,7 @@ import { runInspect } from './inspect.js';
 import { runPrune } from './prune.js';
 import { runEval } from './eval.js';
 import { channelOptions, collect, CRITERION_HELP, describeError } from './args.js';
+import { runCriteria } from './criteria.js';
 import { runScan } from './scan.js';
 import { runPlan } from './plan.js';
 import { runBench } from './bench.js';
@@ -80,6 +81,21 @@ export function buildProgram(): Command {
     .option('--input-value <NAME=N>', 'value for an integer input (repeatable)', collect)
     .option('--json', 'machine-readable output')
     .action((model: string, flags) => runEval(model, flags));
+  program
+    .command('criteria')
+    .description('how far importance criteria agree, per dependency group: rank correlation of their channel scores and overlap of what each removes')
+    .argument('<model>', 'model file')
+    .option('--compare <list>', `criteria, comma-separated (${CRITERION_HELP})`, 'l1,l2,fpgm,bn,lamp')
+    .option('--ratio <R>', 'the ratio the overlaps are taken at', '0.5')
+    .option('--data <path>', 'calibration data for the data criteria (see scan --data); default synthetic')
+    .option('--labels <file>', 'labels for IDX or .npy data')
+    .option('--preprocess <spec>', 'image preprocessing (see scan)')
+    .option('--samples <N>', 'samples for the data criteria', '64')
+    .option('--seed <N>', 'seed for synthetic data and sample choice', '1')
+    .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input (repeatable)', collect)
+    .option('--input-value <NAME=N>', 'value for an integer input (repeatable)', collect)
+    .option('--json', 'machine-readable output')
+    .action((model: string, flags) => runCriteria(model, flags, interruptSignal()));
   channelOptions(
     program
       .command('scan')
@@ -105,7 +121,7 @@ export function buildProgram(): Command {
       .option('--csv <file>', 'write one row per (group, ratio) as CSV')
       .option('--force', 'replace existing output files')
       .option('--json', 'print the full result as JSON'),
-    'which channels go at each ratio: l1 | l2 | fpgm | bn | lamp | random | activation | apoz | variance | hrank',
+    `which channels go at each ratio: ${CRITERION_HELP}`,
   ).action((model: string, flags) => runScan(model, flags, interruptSignal()));
   channelOptions(
     program

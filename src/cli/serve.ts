@@ -122,6 +122,19 @@ export async function runServe(): Promise<void> {
     need(p as unknown as Record<string, unknown>, 'path', 'string');
     return session(p).save(p.variantId, p.path, { overwrite: p.overwrite, reports: p.reports, writeRecipe: p.recipe });
   });
+  handle('sparsify', (p, ctx) => {
+    need(p as unknown as Record<string, unknown>, 'path', 'string');
+    need(p as unknown as Record<string, unknown>, 'sparsity', 'object');
+    return session(p).sparsify(p.path, p.sparsity, {
+      method: p.method, data: p.data, labels: p.labels, preprocess: p.preprocess, seed: p.seed, overwrite: p.overwrite, ...ctx,
+    });
+  });
+  handle('compareCriteria', (p, ctx) => {
+    if (!Array.isArray(p.criteria)) throw bad('criteria', "'criteria' must be a list of criterion names");
+    return session(p).compareCriteria(p.criteria, {
+      ratio: p.ratio, data: p.data, labels: p.labels, preprocess: p.preprocess, samples: p.samples, seed: p.seed, ...ctx,
+    });
+  });
   handle('close', (p) => {
     session(p).close();
     sessions.delete(p.modelId);

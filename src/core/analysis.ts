@@ -9,6 +9,7 @@ import { needsData, scoreGroup, type CriterionName } from './criteria/index.js';
 import { activationEvidence } from './criteria/activations.js';
 import { gradientEvidence, GRADIENT_CRITERIA, type GradientCriterion } from './criteria/gradient.js';
 import type { CalibrationSet } from './data/calibration.js';
+import type { Teacher } from './autodiff/gradients.js';
 import { chooseUnits, partitions, quotas, type SelectOptions } from './criteria/select.js';
 import { analyzeDependencies, describeGroup, type DepGraph, type Group } from './deps/analyze.js';
 import { throwIfCancelled } from './errors.js';
@@ -85,11 +86,12 @@ export class Analysis {
    * Gathers what a data-aware criterion needs from calibration data (one pass; all activation criteria at once). A
    * data-free criterion needs nothing. Done once per criterion and data.
    */
-  async prepare(criterion: CriterionName | undefined, data: CalibrationSet, opts: TaskOptions = {}): Promise<void> {
+  /** Gathers a data criterion's scores (`teacher`: the dense model's probabilities, for a later step of a schedule). */
+  async prepare(criterion: CriterionName | undefined, data: CalibrationSet, opts: TaskOptions & { teacher?: Teacher } = {}): Promise<void> {
     if (!needsData(criterion) || this.evidence.get(criterion!)?.data === data.description) return;
     opts.onProgress?.({ phase: 'criterion', done: 0, total: 1, message: `${criterion}: ${criterion === 'synflow' ? 'gradients on an input of ones' : `statistics on ${data.description}`}` });
     if ((GRADIENT_CRITERIA as string[]).includes(criterion!)) {
-      const e = await gradientEvidence(this, criterion as GradientCriterion, data, opts);
+      const e = await gradientEvidence(this, criterion as GradientCriterion, data, { signal: opts.signal, teacher: opts.teacher });
       this.evidence.set(criterion!, { data: data.description, scores: e.scores, notes: e.stopped });
       return;
     }

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {
-  BenchMeasured, BenchResult, Estimate, EvalResult, GroupInfo, InputShapes, InspectResult, ModelGraph, ModelSummary, PlanSettingsInput,
+  BenchMeasured, BenchResult, CriteriaComparison, CriterionName, Estimate, EvalResult, GroupInfo, InputShapes, InspectResult, ModelGraph, ModelSummary, PlanSettingsInput,
   PruneResult, Recipe, SaveResult, ScanResult, ScanSettingsInput, SparsityMethod, SparsityReport,
 } from '../shared/types.js';
 import { analyse, type AnalyseOptions, type Analysis } from './analysis.js';
@@ -29,6 +29,8 @@ import { reportPaths } from './report/prune-report.js';
 import { buildInspectResult } from './report/inspect.js';
 import { checkScanOptions, DEFAULT_RATIOS, scan, type ScanOptions } from './sensitivity/scan.js';
 import { sparsifyModel, checkSparsity } from './sparse.js';
+import { compareCriteria } from './criteria/compare.js';
+import { needsData } from './criteria/index.js';
 import type { Sparsity } from './surgery/sparsify.js';
 
 export type { AnalyseOptions } from './analysis.js';
@@ -202,6 +204,21 @@ export class ModelSession {
       })
       : undefined;
     return sparsifyModel(a, out, s, { ...opts, method, data });
+  }
+
+  /**
+   * How far `criteria` agree per group: Spearman correlation of their channel scores and the overlap of what each
+   * removes at `ratio` (0.5). Data criteria are computed on `data` (else synthetic samples, said so).
+   */
+  async compareCriteria(criteria: CriterionName[], opts: TaskOptions & { ratio?: number; data?: string; labels?: string; preprocess?: ScanSettingsInput['preprocess']; samples?: number; seed?: number } = {}): Promise<CriteriaComparison> {
+    const a = this.analysis;
+    const data = criteria.some((c) => needsData(c))
+      ? await loadCalibration(a.model, a.shapes.inputs, {
+        data: opts.data, labels: opts.labels, samples: opts.samples ?? 64, seed: opts.seed, inputValues: a.givenValues,
+        preprocess: typeof opts.preprocess === 'string' ? parsePreprocess(opts.preprocess) : opts.preprocess,
+      })
+      : undefined;
+    return compareCriteria(a, criteria, data, opts);
   }
 
   save(variantId: string, out: string, opts: SaveOptions = {}): SaveResult {

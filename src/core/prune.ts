@@ -26,7 +26,9 @@ import { computeShapes, runtimeInputs } from './shapes/index.js';
 import { applyPruning, type Selection } from './surgery/apply.js';
 import { applyMask } from './surgery/twin.js';
 import { verifyAgainstTwin, type RealInputs } from './surgery/verify.js';
-import { checkRecovery, recover } from './recovery/index.js';
+import { checkRecovery, outputs, recover } from './recovery/index.js';
+import type { Teacher } from './autodiff/gradients.js';
+import { GRADIENT_CRITERIA, type GradientCriterion } from './criteria/gradient.js';
 import { DenseChannels } from './recovery/layers.js';
 import { analyseModel } from './analysis.js';
 import { writeTextAtomic } from './util/atomic.js';
@@ -166,13 +168,21 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
     const finalKeep = new Map(chosen.map((c) => [c.group, dep.groups[c.group].units.length - c.remove.length]));
     let current = a;
     let last: { pruned: Model; verification: Verification } | undefined;
+    // later steps score by gradients of KL to the dense model (unlabelled classifiers), not of the pruned model's own top-1
+    let scoring: { data: CalibrationSet; teacher?: Teacher } | undefined;
     for (let k = 1; k <= steps; k++) {
       throwIfCancelled(opts.signal);
       opts.onProgress?.({ phase: 'steps', done: k - 1, total: steps, message: `step ${k} of ${steps}` });
       if (k > 1) {
         current = await analyseModel(last!.pruned, { inputShapes: shapes.inputs, inputValues: a.givenValues });
         sameGroups(a, current);
-        if (needsData(opts.criterion)) await current.prepare(opts.criterion, set ?? calibration ?? await loadCalibration(model, shapes.inputs, { samples: 64, seed: opts.seed, inputValues: a.givenValues }), opts);
+        if (needsData(opts.criterion)) {
+          if (!scoring) {
+            const data = set ?? calibration ?? await loadCalibration(model, shapes.inputs, { samples: 64, seed: opts.seed, inputValues: a.givenValues });
+            scoring = { data, teacher: GRADIENT_CRITERIA.includes(opts.criterion as GradientCriterion) ? await teacherOf(a, data) : undefined };
+          }
+          await current.prepare(opts.criterion, scoring.data, { ...opts, teacher: scoring.teacher });
+        }
       }
       const sel: Chosen[] = [...finalKeep].flatMap(([id, keep]) => {
         const n = dep.groups[id].units.length;
@@ -447,4 +457,23 @@ export function sameFile(a: string, b: string): boolean {
   } catch {
     return path.resolve(a) === path.resolve(b);
   }
+}
+
+/** The dense model's class probabilities over `data` ([N, K] outputs; softmax applied unless the model ends in one). */
+async function teacherOf(a: Analysis, data: CalibrationSet): Promise<Teacher | undefined> {
+  const out = a.model.graph.outputs[0].name;
+  const dims = a.shapes.types.get(out)?.dims ?? [];
+  if (dims.length !== 2 || data.labels) return undefined;
+  const y = await outputs(a.model, a.model.path ? path.dirname(a.model.path) : undefined, data);
+  const per = y.dims[1];
+  if (a.model.graph.producer(out)?.opType === 'Softmax') return { per, data: y.data };
+  const p = new Float32Array(y.data.length);
+  for (let i = 0; i < y.data.length; i += per) {
+    let max = -Infinity;
+    for (let k = 0; k < per; k++) max = Math.max(max, y.data[i + k]);
+    let sum = 0;
+    for (let k = 0; k < per; k++) sum += (p[i + k] = Math.exp(y.data[i + k] - max));
+    for (let k = 0; k < per; k++) p[i + k] /= sum;
+  }
+  return { per, data: p };
 }

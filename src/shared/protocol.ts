@@ -8,8 +8,8 @@
  * that keeps the model, its shapes, dependency groups and cost model, so no request loads or analyses it again).
  */
 import type {
-  CriterionName, EngineErrorData, Estimate, GroupInfo, InputShapes, InspectResult, ModelGraph, ModelSummary, PlanSettingsInput,
-  ProgressEvent, PruneResult, PruneSettingsInput, Recipe, SaveResult, ScanResult, ScanSettingsInput, WithinGroup,
+  CriteriaComparison, CriterionName, EngineErrorData, Estimate, GroupInfo, InputShapes, InspectResult, ModelGraph, ModelSummary, PlanSettingsInput,
+  ProgressEvent, PruneResult, PruneSettingsInput, Recipe, SaveResult, ScanResult, ScanSettingsInput, Sparsity, SparsityMethod, SparsityReport, WithinGroup,
 } from './types.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -65,6 +65,32 @@ export interface PlanParams extends ModelRef, WithProgress, PlanSettingsInput {
 
 export interface PruneParams extends ModelRef, WithProgress, PruneSettingsInput {}
 
+export interface SparsifyParams extends ModelRef, WithProgress {
+  /** Where to write the model with zeroed weights. */
+  path: string;
+  sparsity: Sparsity;
+  /** magnitude (default), or from `data`: wanda, obs. */
+  method?: SparsityMethod;
+  data?: string;
+  labels?: string;
+  preprocess?: ScanSettingsInput['preprocess'];
+  seed?: number;
+  overwrite?: boolean;
+}
+
+export interface CompareCriteriaParams extends ModelRef, WithProgress {
+  /** Two or more criteria. */
+  criteria: CriterionName[];
+  /** The ratio the removal overlaps are taken at (default 0.5). */
+  ratio?: number;
+  /** Calibration data for the data criteria (default: synthetic samples, said so in the result). */
+  data?: string;
+  labels?: string;
+  preprocess?: ScanSettingsInput['preprocess'];
+  samples?: number;
+  seed?: number;
+}
+
 export interface SaveParams extends ModelRef {
   variantId: string;
   path: string;
@@ -86,11 +112,13 @@ export interface EngineMethods {
   plan: { params: PlanParams; result: Recipe };
   prune: { params: PruneParams; result: PruneResult };
   save: { params: SaveParams; result: SaveResult };
+  sparsify: { params: SparsifyParams; result: SparsityReport };
+  compareCriteria: { params: CompareCriteriaParams; result: CriteriaComparison };
   close: { params: ModelRef; result: null };
 }
 
 export type EngineMethod = keyof EngineMethods;
-export const ENGINE_METHODS: EngineMethod[] = ['open', 'inspect', 'groups', 'graph', 'estimate', 'scan', 'plan', 'prune', 'save', 'close'];
+export const ENGINE_METHODS: EngineMethod[] = ['open', 'inspect', 'groups', 'graph', 'estimate', 'scan', 'plan', 'prune', 'save', 'sparsify', 'compareCriteria', 'close'];
 
 /** The `value` of a `$/progress` notification: LSP's work-done progress, with the engine's own fields added. */
 export type ProgressValue =

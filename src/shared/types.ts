@@ -62,7 +62,8 @@ export type OptionName =
   | 'data' | 'labels' | 'preprocess' | 'samples'
   | 'ratios' | 'metric' | 'mode' | 'outputName' | 'batch' | 'maxMemoryMB' | 'threads' | 'only' | 'seed' | 'cacheDir' | 'stack'
   | 'target' | 'maxLoss' | 'strategy' | 'scan' | 'maxRatio'
-  | 'sparsity' | 'nm' | 'latencyRuns' | 'runs' | 'warmup' | 'compare' | 'reference' | 'recover' | 'steps' | 'modelId' | 'variantId';
+  | 'sparsity' | 'nm' | 'latencyRuns' | 'runs' | 'warmup' | 'compare' | 'reference' | 'recover' | 'steps' | 'modelId' | 'variantId'
+  | 'criteria' | 'method';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared vocabulary
@@ -600,14 +601,36 @@ export interface SaveResult {
   recipe?: string;
 }
 
+/** How far criteria agree, per prunable group and on average (matrices indexed like `criteria`). */
+export interface CriteriaComparison {
+  criteria: CriterionName[];
+  /** The ratio the overlaps are taken at. */
+  ratio: number;
+  /** The data the data criteria were computed on. */
+  data?: { description: string; synthetic: boolean };
+  groups: {
+    id: number;
+    channels: number;
+    /** Spearman rank correlation of the channel scores. */
+    spearman: number[][];
+    /** Jaccard overlap of the channels each criterion removes at `ratio`. */
+    overlap: number[][];
+  }[];
+  mean: { spearman: number[][]; overlap: number[][] };
+  ms: number;
+}
+
 /** How weights to zero are chosen: by magnitude alone, or from calibration data (Wanda: |w|·‖x‖; OBS: SparseGPT's
  * layer-wise Optimal Brain Surgeon, which also updates the remaining weights to make up for the ones removed). */
 export type SparsityMethod = 'magnitude' | 'wanda' | 'obs';
 
+/** Weights zeroed: a fraction of each layer's, or N of every M along the reduction axis. */
+export type Sparsity = { kind: 'unstructured'; ratio: number } | { kind: 'nm'; n: number; m: number };
+
 export interface SparsityReport {
   input: string;
   output: string;
-  sparsity: { kind: 'unstructured'; ratio: number } | { kind: 'nm'; n: number; m: number };
+  sparsity: Sparsity;
   method: SparsityMethod;
   zeroedWeights: number;
   weights: number;

@@ -16,11 +16,17 @@ export interface GradientChunk {
 
 export interface GradientRun {
   graph: GradientGraph;
-  run(data: CalibrationSet, visit: (c: GradientChunk) => void, opts?: { batch?: number; signal?: AbortSignal; teacher?: Float32Array }): Promise<void>;
+  run(data: CalibrationSet, visit: (c: GradientChunk) => void, opts?: { batch?: number; signal?: AbortSignal; teacher?: Teacher }): Promise<void>;
   release(): Promise<void>;
 }
 
 /** Builds the gradient graph of `model` for `req` and opens one ONNX Runtime session on it. */
+/** Per-sample probabilities of a teacher (the dense model), `per` values each, in the data's sample order. */
+export interface Teacher {
+  per: number;
+  data: Float32Array;
+}
+
 export async function gradientRun(model: Model, inputShapes: Record<string, number[]>, req: GradientRequest, threads = 0): Promise<GradientRun> {
   const graph = await buildGradientGraph(model, inputShapes, req);
   const session = await createSession(graph.bytes, { optimization: 'all', threads, externalDataDir: model.path ? path.dirname(model.path) : undefined });
@@ -36,8 +42,8 @@ export async function gradientRun(model: Model, inputShapes: Record<string, numb
         const feeds: Feeds = sliceFeeds(data, s, n);
         if (graph.labels) feeds[graph.labels] = new ort.Tensor('int64', BigInt64Array.from(data.labels!.subarray(s, s + n), (v) => BigInt(v)), [n]);
         if (graph.teacher) {
-          const per = opts.teacher!.length / data.count;
-          feeds[graph.teacher] = new ort.Tensor('float32', opts.teacher!.subarray(s * per, (s + n) * per), [n, per]);
+          const { per, data: t } = opts.teacher!;
+          feeds[graph.teacher] = new ort.Tensor('float32', t.subarray(s * per, (s + n) * per), [n, per]);
         }
         const r = await session.run(feeds, fetch);
         const pick = (m: Map<string, string>) => new Map([...m].map(([k, o]) => [k, { dims: r[o].dims, data: r[o].data as Float32Array }]));

@@ -8,7 +8,7 @@
  * A unit's score is the mean over the watched values that hold it.
  */
 import type { CalibrationSet } from '../data/calibration.js';
-import type { Analysis } from '../analysis.js';
+import type { AnalysedModel } from './analysed.js';
 import type { Group } from '../deps/analyze.js';
 import { forEachChunk } from '../recovery/capture.js';
 
@@ -30,7 +30,7 @@ export interface Watch {
 }
 
 /** The values a group is watched at: its activation outputs, else its BatchNorm outputs, else its sources. */
-export function watchesOf(a: Analysis, group: Group): Watch[] {
+export function watchesOf(a: AnalysedModel, group: Group): Watch[] {
   const g = a.model.graph;
   const unitOfElement = new Map<number, number>();
   group.units.forEach((els, u) => els.forEach((e) => unitOfElement.set(e, u)));
@@ -64,7 +64,7 @@ class ChannelStats {
 
 /** Per-unit scores of every prunable group under each activation criterion. */
 export async function activationEvidence(
-  a: Analysis, data: CalibrationSet, opts: { signal?: AbortSignal; hrank?: boolean } = {},
+  a: AnalysedModel, data: CalibrationSet, opts: { signal?: AbortSignal; hrank?: boolean } = {},
 ): Promise<Map<ActivationCriterion, Map<number, Float64Array>>> {
   const groups = a.dep.groups.filter((g) => a.infos[g.id].prunable);
   const watches = groups.flatMap((grp) => watchesOf(a, grp));

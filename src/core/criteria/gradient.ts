@@ -9,8 +9,8 @@
  * - obd: ½·F·w² with F the diagonal Fisher, the mean of per-sample squared gradients (LeCun et al. 1990).
  * The loss is cross-entropy with labels, else against the model's own top-1 (a classifier), else ½‖y‖².
  */
-import type { Analysis } from '../analysis.js';
-import { gradientRun } from '../autodiff/gradients.js';
+import type { AnalysedModel } from './analysed.js';
+import { gradientRun, type Teacher } from '../autodiff/gradients.js';
 import type { LossKind } from '../autodiff/backward.js';
 import type { CalibrationSet } from '../data/calibration.js';
 import { cloneModel } from '../formats/index.js';
@@ -32,26 +32,35 @@ export interface GradientEvidence {
   stopped: string[];
 }
 
-function lossFor(a: Analysis, data: CalibrationSet, output: string): LossKind {
+/**
+ * Cross-entropy with labels; else, given the dense model's probabilities (a later step of a schedule), KL to them;
+ * else cross-entropy with the model's own top-1 (at the dense model, KL to itself has zero gradient).
+ */
+function lossFor(a: AnalysedModel, data: CalibrationSet, output: string, teacher?: Teacher): LossKind {
   const d = a.shapes.types.get(output)?.dims ?? [];
   const classifier = (d.length === 2 || d.length === 3) && d[d.length - 1] >= 2;
-  return classifier ? (data.labels && d.length === 2 ? 'labels' : 'pseudo') : 'energy';
+  if (!classifier) return 'energy';
+  if (data.labels && d.length === 2) return 'labels';
+  return teacher && d.length === 2 ? 'teacher' : 'pseudo';
 }
 
 /** Constant weight names every prunable group's weight members read. */
-function memberWeights(a: Analysis): string[] {
+function memberWeights(a: AnalysedModel): string[] {
   const out = new Set<string>();
   for (const g of a.dep.groups) if (a.infos[g.id].prunable) for (const p of g.params) if (p.role === 'out' || p.role === 'in') out.add(p.tensor);
   return [...out].filter((w) => a.model.graph.constant(w)?.dtype === 'float32');
 }
 
-export async function gradientEvidence(a: Analysis, criterion: GradientCriterion, data: CalibrationSet, opts: { signal?: AbortSignal } = {}): Promise<GradientEvidence> {
+export async function gradientEvidence(
+  a: AnalysedModel, criterion: GradientCriterion, data: CalibrationSet, opts: { signal?: AbortSignal; teacher?: Teacher } = {},
+): Promise<GradientEvidence> {
+  const teacher = opts.teacher;
   const output = a.model.graph.outputs[0].name;
   const groups = a.dep.groups.filter((g) => a.infos[g.id].prunable);
   const scores = new Map<number, Float64Array>();
   if (criterion === 'taylor') {
     const watches = groups.flatMap((g) => watchesOf(a, g));
-    const loss = lossFor(a, data, output);
+    const loss = lossFor(a, data, output, teacher);
     const run = await gradientRun(a.model, a.shapes.inputs, { output, values: [...new Set(watches.map((w) => w.value))], weights: [], loss });
     const acc = new Map<string, Float64Array>();
     try {
@@ -73,7 +82,7 @@ export async function gradientEvidence(a: Analysis, criterion: GradientCriterion
           }
           acc.set(w.value, sum);
         }
-      }, { signal: opts.signal, batch: 8 });
+      }, { signal: opts.signal, batch: 8, teacher });
     } finally {
       await run.release();
     }
@@ -106,15 +115,15 @@ export async function gradientEvidence(a: Analysis, criterion: GradientCriterion
     stopped = grads.stopped;
     for (const w of weights) saliency.set(w, product(abs.graph.constant(w)!.toFloat32(), grads.mean.get(w)!, true));
   } else if (criterion === 'snip' || criterion === 'grasp') {
-    loss = lossFor(a, data, output);
-    const g0 = await meanGradients(a.model, a, { output, values: [], weights, loss }, data, opts.signal);
+    loss = lossFor(a, data, output, teacher);
+    const g0 = await meanGradients(a.model, a, { output, values: [], weights, loss }, data, opts.signal, teacher);
     stopped = g0.stopped;
     if (criterion === 'snip') {
       for (const w of weights) saliency.set(w, product(a.model.graph.constant(w)!.toFloat32(), g0.mean.get(w)!, true));
     } else {
       // Hg by a finite difference along g: ε so that the step moves the weights by about 1e-3 of their norm
       const sub = subset(data, FISHER_SAMPLES);
-      const base = await meanGradients(a.model, a, { output, values: [], weights, loss }, sub, opts.signal);
+      const base = await meanGradients(a.model, a, { output, values: [], weights, loss }, sub, opts.signal, teacher);
       let wn = 0;
       let gn = 0;
       for (const w of weights) {
@@ -130,7 +139,7 @@ export async function gradientEvidence(a: Analysis, criterion: GradientCriterion
         for (let i = 0; i < v.length; i++) v[i] += eps * gv[i];
         t.replace(t.dims, v);
       }
-      const g1 = await meanGradients(moved, a, { output, values: [], weights, loss }, sub, opts.signal);
+      const g1 = await meanGradients(moved, a, { output, values: [], weights, loss }, sub, opts.signal, teacher);
       // importance θ·Hg (GraSP removes the highest −θ·Hg first, i.e. keeps the highest θ·Hg); shifted by the
       // model-wide minimum so that the per-channel sums stay ordered as the signed ones are
       let min = Infinity;
@@ -145,7 +154,7 @@ export async function gradientEvidence(a: Analysis, criterion: GradientCriterion
     }
   } else {
     // obd: diagonal Fisher from per-sample gradients
-    loss = lossFor(a, data, output);
+    loss = lossFor(a, data, output, teacher);
     const sub = subset(data, FISHER_SAMPLES);
     const run = await gradientRun(a.model, a.shapes.inputs, { output, values: [], weights, loss });
     stopped = run.graph.stopped;
@@ -157,7 +166,7 @@ export async function gradientEvidence(a: Analysis, criterion: GradientCriterion
           const gv = c.grads.get(w)!.data;
           for (let i = 0; i < f.length; i++) f[i] += gv[i] * gv[i];
         }
-      }, { batch: 1, signal: opts.signal });
+      }, { batch: 1, signal: opts.signal, teacher });
     } finally {
       await run.release();
     }
@@ -173,7 +182,7 @@ export async function gradientEvidence(a: Analysis, criterion: GradientCriterion
 
 /** The batch-mean gradient of each weight over all samples. */
 async function meanGradients(
-  model: Model, a: Analysis, req: Parameters<typeof gradientRun>[2], data: CalibrationSet, signal?: AbortSignal,
+  model: Model, a: AnalysedModel, req: Parameters<typeof gradientRun>[2], data: CalibrationSet, signal?: AbortSignal, teacher?: Teacher,
 ): Promise<{ mean: Map<string, Float32Array>; stopped: string[] }> {
   const run = await gradientRun(model, a.shapes.inputs, req);
   const sum = new Map(req.weights.map((w) => [w, new Float64Array(a.model.graph.constant(w)!.size)]));
@@ -185,7 +194,7 @@ async function meanGradients(
         // each chunk's gradient is its own batch mean: weight it by its size
         for (let i = 0; i < s.length; i++) s[i] += gv[i] * c.n;
       }
-    }, { batch: 16, signal });
+    }, { batch: 16, signal, teacher });
   } finally {
     await run.release();
   }

@@ -6,7 +6,9 @@ import { PruneLensError } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import { lowestIndices } from '../util/lowest.js';
 
-export type Sparsity = { kind: 'unstructured'; ratio: number } | { kind: 'nm'; n: number; m: number };
+import type { Sparsity } from '../../shared/types.js';
+
+export type { Sparsity } from '../../shared/types.js';
 
 const WEIGHTED = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 
