@@ -26,7 +26,7 @@ export async function runEval(file: string, flags: EvalFlags): Promise<void> {
   });
   emit(r, flags.json, (x) => {
     const lines = [`${file} on ${x.data}:`];
-    if (x.top1 !== undefined) lines.push(`  top-1 ${(100 * x.top1).toFixed(1)}%, top-5 ${(100 * x.top5!).toFixed(1)}%`);
+    if (x.top1 !== undefined) lines.push(`  top-1 ${(100 * x.top1).toFixed(1)}%${(x.classes ?? 6) > 5 ? `, top-5 ${(100 * x.top5!).toFixed(1)}%` : ` (${x.classes} classes)`}`);
     if (x.fidelity) {
       const m = x.fidelity.metrics;
       lines.push(`  against ${x.fidelity.reference} (output '${x.fidelity.output}'): ` +

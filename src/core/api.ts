@@ -308,7 +308,7 @@ export async function evaluateFile(
   const out = a.model.graph.outputs[0]?.name;
   const dims = a.shapes.types.get(out)?.dims;
   const classifier = dims?.length === 2 && dims[1] >= 2;
-  if (set.labels && classifier) Object.assign(result, await evaluateAccuracy(a.model, set).then((r) => ({ top1: r.top1, top5: r.top5 })));
+  if (set.labels && classifier) Object.assign(result, await evaluateAccuracy(a.model, set).then((r) => ({ top1: r.top1, top5: r.top5, classes: r.classes })));
   const reference = opts.reference ?? referenceOf(file);
   if (reference) {
     const metrics = await outputFidelity(a, reference, set);

@@ -14,6 +14,8 @@ export interface Accuracy {
   samples: number;
   top1: number;
   top5: number;
+  /** Classes of the output (top-5 says nothing with 5 or fewer). */
+  classes: number;
 }
 
 /**
@@ -31,17 +33,19 @@ export async function evaluateAccuracy(
   try {
     let top1 = 0;
     let top5 = 0;
+    let classes = 0;
     for (let s = 0; s < set.count; s += batch) {
       const n = Math.min(batch, set.count - s);
       const out = (await session.run(sliceFeeds(set, s, n)))[session.outputNames[0]];
       if (out.dims.length !== 2 || out.dims[0] !== n) {
         throw new PruneLensError(`accuracy needs a classifier output [N, classes], got ${out.dims.join('x')}`, { code: 'unsupported' });
       }
-      const r = accuracy(out.data as Float32Array, out.dims[1], set.labels.subarray(s, s + n));
+      classes = out.dims[1];
+      const r = accuracy(out.data as Float32Array, classes, set.labels.subarray(s, s + n));
       top1 += r.accuracy * n;
       top5 += r.top5 * n;
     }
-    return { samples: set.count, top1: top1 / set.count, top5: top5 / set.count };
+    return { samples: set.count, top1: top1 / set.count, top5: top5 / set.count, classes };
   } finally {
     await session.release();
   }

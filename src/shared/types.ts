@@ -682,6 +682,7 @@ export interface EvalResult {
   /** With labels and a classifier output [N, classes]. */
   top1?: number;
   top5?: number;
+  classes?: number;
   /** How closely the model follows a reference (its original) on the same samples: agreement, KL, rel-l2, cosine. */
   fidelity?: { reference: string; output: string; metrics: Metrics };
 }
