@@ -35,6 +35,8 @@ export type ErrorCode =
   | 'bad-input'
   /** Valid, but not supported (yet). */
   | 'unsupported'
+  /** A shape, data set or file needs more memory than PruneLens allows (the limits are in the README). */
+  | 'too-large'
   /** ONNX Runtime (or another backend) refused or failed to run the model. */
   | 'runtime-failed'
   /** A pruned model did not compute what the masked original computes; nothing was written. */

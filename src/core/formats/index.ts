@@ -4,10 +4,10 @@ import { PruneLensError, throwIfCancelled } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import type { TaskOptions } from '../progress.js';
 import JSZip from 'jszip';
-import type { TensorProto } from 'onnx-buf';
-import { decodeOnnx } from './onnx/load.js';
-import { externalRef } from './onnx/tensor.js';
-import { encodeOnnx } from './onnx/save.js';
+import { ExternalData } from './onnx/external.js';
+import { decodeOnnx, forEachTensorProto } from './onnx/load.js';
+import { encodeOnnx, syncOnnx } from './onnx/save.js';
+import { openRegular } from '../util/files.js';
 
 export type DetectedFormat = 'onnx' | 'tfjs' | 'keras' | 'hdf5' | 'unknown';
 
@@ -26,36 +26,27 @@ export function detectFormat(head: Uint8Array, file: string): DetectedFormat {
 
 /** Reads the whole file with progress; ONNX protobufs are decoded from one buffer without copying weights. */
 async function readFileWithProgress(file: string, opts: TaskOptions): Promise<Uint8Array> {
-  let handle: fs.promises.FileHandle;
+  // a regular file only: a FIFO named .onnx would block the read for ever
+  const { fd, size } = openRegular(file, { what: 'model file', code: 'bad-model' });
   try {
-    handle = await fs.promises.open(file, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new PruneLensError(
-      code === 'ENOENT' ? `${file}: no such file` : code === 'EISDIR' ? `${file}: is a folder, not a model file` : `${file}: cannot open (${code})`,
-      { code: code === 'ENOENT' ? 'file-not-found' : 'bad-model' },
-    );
-  }
-  try {
-    const stat = await handle.stat();
-    if (stat.isDirectory()) throw new PruneLensError(`${file}: is a folder, not a model file`, { code: 'bad-model' });
-    if (!stat.isFile()) throw new PruneLensError(`${file}: not a regular file`, { code: 'bad-model' });
-    const size = stat.size;
     const buf = new Uint8Array(size);
     const chunk = 32 << 20;
     let done = 0;
     while (done < size) {
       throwIfCancelled(opts.signal);
-      const { bytesRead } = await handle.read(buf, done, Math.min(chunk, size - done), done);
+      const bytesRead = await readAt(fd, buf, done, Math.min(chunk, size - done));
       if (bytesRead === 0) break;
       done += bytesRead;
       opts.onProgress?.({ phase: 'read', done, total: size });
     }
     return buf.subarray(0, done);
   } finally {
-    await handle.close();
+    fs.closeSync(fd);
   }
 }
+
+const readAt = (fd: number, buf: Uint8Array, offset: number, length: number) =>
+  new Promise<number>((resolve, reject) => fs.read(fd, buf, offset, length, offset, (e, n) => (e ? reject(e) : resolve(n))));
 
 export interface LoadOptions extends TaskOptions {}
 
@@ -104,17 +95,14 @@ async function isNumpyArchive(bytes: Uint8Array): Promise<boolean> {
   }
 }
 
-/** The files a loaded model reads: the model file, then its external data files (each once). */
+/** The files a loaded model reads: the model file, then its external data files (each once, by real path). */
 export function modelFiles(model: Model): string[] {
-  const files = new Set<string>([model.path]);
   if (!model.path) return [];
-  const dir = path.dirname(model.path);
-  for (const g of model.graph.allGraphs()) {
-    const tensors = [...g.initializers.values(), ...g.nodes.flatMap((n) => [...n.attrs.values()].flatMap((a) => (a.type === 'tensor' ? [a.value] : [])))];
-    for (const t of tensors) {
-      const ref = t.origin ? externalRef(t.origin as TensorProto, dir, path.basename(model.path)) : undefined;
-      if (ref) files.add(ref.file);
-    }
-  }
+  const files = new Set<string>([model.path]);
+  const ext = new ExternalData(path.dirname(model.path), path.basename(model.path));
+  forEachTensorProto(syncOnnx(model), (t) => {
+    const ref = ext.ref(t);
+    if (ref) files.add(ref.file);
+  });
   return [...files];
 }

@@ -7,12 +7,14 @@ import {
   type GraphProto,
   type ModelProto,
   type NodeProto,
+  type TensorProto,
   type TypeProto,
   type ValueInfoProto,
 } from 'onnx-buf';
 import { PruneLensError } from '../../errors.js';
 import { dtypeFromOnnx } from '../../ir/dtype.js';
 import { Graph, Model, Node, type Attr, type Dim, type ValueInfo } from '../../ir/graph.js';
+import { ExternalData } from './external.js';
 import { tensorFromProto } from './tensor.js';
 
 /** IR versions this build understands (ONNX 1.0 … 1.20). */
@@ -45,8 +47,9 @@ export function decodeOnnx(bytes: Uint8Array, file: string): Model {
       { code: 'unsupported' },
     );
   }
-  const ctx: Ctx = { baseDir: path.dirname(path.resolve(file)), file: shown };
+  const ctx: Ctx = { ext: new ExternalData(path.dirname(path.resolve(file)), shown) };
   const graph = convertGraph(proto.graph, undefined, ctx);
+  checkOtherTensors(proto, ctx.ext);
   return new Model(
     'onnx',
     file ? path.resolve(file) : '',
@@ -77,13 +80,34 @@ function looksLikeText(bytes: Uint8Array): boolean {
 }
 
 interface Ctx {
-  baseDir: string;
-  file: string;
+  ext: ExternalData;
+}
+
+/**
+ * Tensors the IR does not hold (sparse initializers and sparse attribute values, training initializers) are kept as
+ * they were read, but checked like every other: external data inside the model's folder, sizes that match the shape.
+ */
+function checkOtherTensors(proto: ModelProto, ext: ExternalData): void {
+  forEachTensorProto(proto, (t) => void tensorFromProto(t, ext));
+}
+
+/** Every TensorProto in a model, wherever it sits (graphs, sub-graphs, attributes, sparse tensors, training info). */
+export function forEachTensorProto(proto: ModelProto, fn: (t: TensorProto) => void): void {
+  const visit = (v: unknown): void => {
+    if (!v || typeof v !== 'object' || ArrayBuffer.isView(v)) return;
+    if (Array.isArray(v)) {
+      for (const x of v) if (x && typeof x === 'object') visit(x);
+      return;
+    }
+    if ((v as { $typeName?: string }).$typeName === 'onnx.TensorProto') return fn(v as TensorProto);
+    for (const [k, x] of Object.entries(v)) if (k !== '$typeName' && k !== '$unknown') visit(x);
+  };
+  visit(proto);
 }
 
 function convertGraph(g: GraphProto, parent: Graph | undefined, ctx: Ctx): Graph {
   const graph = new Graph(g.name, parent, g);
-  for (const t of g.initializer) graph.initializers.set(t.name, tensorFromProto(t, ctx.baseDir, ctx.file));
+  for (const t of g.initializer) graph.initializers.set(t.name, tensorFromProto(t, ctx.ext));
   graph.inputs = g.input.map(valueInfo);
   graph.outputs = g.output.map(valueInfo);
   for (const v of g.valueInfo) graph.valueInfo.set(v.name, valueInfo(v));
@@ -111,7 +135,7 @@ function convertAttr(a: AttributeProto, graph: Graph, ctx: Ctx): Attr {
     case AT.INTS: return { type: 'ints', value: a.ints.map(Number) };
     case AT.FLOATS: return { type: 'floats', value: [...a.floats] };
     case AT.STRINGS: return { type: 'strings', value: a.strings.map((s) => decoder.decode(s)) };
-    case AT.TENSOR: return a.t ? { type: 'tensor', value: tensorFromProto(a.t, ctx.baseDir, ctx.file) } : { type: 'other' };
+    case AT.TENSOR: return a.t ? { type: 'tensor', value: tensorFromProto(a.t, ctx.ext) } : { type: 'other' };
     case AT.GRAPH: return a.g ? { type: 'graph', value: convertGraph(a.g, graph, ctx) } : { type: 'other' };
     case AT.GRAPHS: return { type: 'graphs', value: a.graphs.map((g) => convertGraph(g, graph, ctx)) };
     default: return { type: 'other' };

@@ -1,44 +1,22 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { TensorProto } from 'onnx-buf';
 import { dtypeFromOnnx, bytesPerElement, type DType } from '../../ir/dtype.js';
 import { PruneLensError } from '../../errors.js';
 import { encodeElements, memorySource, Tensor, type TensorSource } from '../../ir/tensor.js';
+import type { ExternalData, ExternalRef } from './external.js';
 
-const EXTERNAL = 1;
-
-export interface ExternalRef {
-  location: string;
-  offset: number;
-  length: number;
-  file: string;
-}
-
-/** The external-data reference of a tensor, resolved against the model's folder, or undefined if inline. */
-export function externalRef(t: TensorProto, baseDir: string, modelFile: string): ExternalRef | undefined {
-  if (t.dataLocation !== EXTERNAL) return undefined;
-  const kv = new Map(t.externalData.map((e) => [e.key, e.value]));
-  const location = kv.get('location');
-  if (!location) throw new PruneLensError(`${modelFile}: tensor '${t.name}' is external but names no location`, { code: 'bad-model' });
-  if (path.isAbsolute(location) || path.normalize(location).startsWith('..')) {
-    throw new PruneLensError(`${modelFile}: tensor '${t.name}' points outside the model's folder (${location})`, { code: 'bad-model' });
-  }
-  const file = path.join(baseDir, location);
-  const offset = Number(kv.get('offset') ?? 0);
-  const lengthField = kv.get('length');
-  return { location, offset, length: lengthField === undefined ? -1 : Number(lengthField), file };
-}
+export type { ExternalRef } from './external.js';
 
 /** Lazily reads a byte range of an external-data file; the bytes are not cached, so huge models stay on disk. */
-function externalSource(ref: ExternalRef, expected: number, modelFile: string): TensorSource {
+function externalSource(ref: ExternalRef, length: number, modelFile: string): TensorSource {
   return {
     inMemory: false,
     read() {
-      const length = ref.length >= 0 ? ref.length : expected;
       const out = new Uint8Array(length);
       let fd: number;
       try {
-        fd = fs.openSync(ref.file, 'r');
+        // the real path checked at load (a regular file inside the model's folder)
+        fd = fs.openSync(ref.file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
       } catch {
         throw new PruneLensError(`${modelFile}: external data file '${ref.location}' is missing`, { code: 'bad-model' });
       }
@@ -86,33 +64,61 @@ function typedFieldSource(t: TensorProto, dtype: DType, n: number): TensorSource
   };
 }
 
-/** Makes an IR tensor over a TensorProto without copying its data. */
-export function tensorFromProto(t: TensorProto, baseDir: string, modelFile: string): Tensor {
+/** The repeated field a dtype's values live in when there is no raw_data, and how many numbers each element takes. */
+function typedField(t: TensorProto, dtype: DType): { count: number; per: number } | undefined {
+  switch (dtype) {
+    case 'float32': return { count: t.floatData.length, per: 1 };
+    case 'complex64': return { count: t.floatData.length, per: 2 };
+    case 'float64': return { count: t.doubleData.length, per: 1 };
+    case 'complex128': return { count: t.doubleData.length, per: 2 };
+    case 'int64': return { count: t.int64Data.length, per: 1 };
+    case 'uint32': case 'uint64': return { count: t.uint64Data.length, per: 1 };
+    case 'string': return { count: t.stringData.length, per: 1 };
+    case 'unknown': return undefined;
+    default: return { count: t.int32Data.length, per: 1 };
+  }
+}
+
+/**
+ * Makes an IR tensor over a TensorProto without copying its data. Its declared shape must match the bytes it stores
+ * (inline or external): a few bytes declaring [1e9, 1e9, 3, 3] are refused here, before anything allocates for them.
+ */
+export function tensorFromProto(t: TensorProto, ext: ExternalData): Tensor {
+  const modelFile = ext.modelFile;
   const dtype = dtypeFromOnnx(t.dataType);
+  const fail = (why: string) => new PruneLensError(`${modelFile}: tensor '${t.name}' ${why}`, { code: 'bad-model' });
   const dims = t.dims.map(Number);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw fail(`has a negative or impossible dimension (${t.dims.join('x')})`);
   const n = dims.reduce((a, b) => a * b, 1);
-  const expected = n * bytesPerElement(dtype);
-  const ext = externalRef(t, baseDir, modelFile);
+  if (!Number.isSafeInteger(n)) throw fail(`declares ${dims.join('x')} = ${n.toExponential(2)} elements`);
+  const per = bytesPerElement(dtype);
+  const expected = n * per;
+  const sized = per > 0; // strings and element types PruneLens does not name (float8, int4) are kept as they are
+  const ref = ext.ref(t);
   let source: TensorSource;
-  if (ext) {
-    let size: number;
-    try {
-      size = fs.statSync(ext.file).size;
-    } catch {
-      throw new PruneLensError(`${modelFile}: external data file '${ext.location}' (tensor '${t.name}') is missing`, { code: 'bad-model' });
+  if (ref) {
+    if (sized && ref.length >= 0 && ref.length !== expected) {
+      throw fail(`stores ${ref.length} bytes of external data, but its shape ${dims.join('x')} (${dtype}) needs ${expected}`);
     }
-    const length = ext.length >= 0 ? ext.length : expected;
-    if (ext.offset + length > size) {
-      throw new PruneLensError(
-        `${modelFile}: external data file '${ext.location}' is too short for tensor '${t.name}' ` +
-          `(needs bytes ${ext.offset}..${ext.offset + length}, file has ${size})`,
-        { code: 'bad-model' },
-      );
+    const length = ref.length >= 0 ? ref.length : expected;
+    if (ref.offset + length > ref.size) {
+      throw fail(`needs bytes ${ref.offset}..${ref.offset + length} of external data file '${ref.location}', which has ${ref.size}` +
+        (sized ? ` (its shape ${dims.join('x')} declares ${expected} bytes)` : ''));
     }
-    source = externalSource(ext, expected, modelFile);
+    source = externalSource(ref, length, modelFile);
   } else if (t.rawData.length > 0 || expected === 0 || dtype === 'string' || dtype === 'unknown') {
+    if (sized && t.rawData.length !== expected) {
+      throw fail(`stores ${t.rawData.length} bytes, but its shape ${dims.join('x')} (${dtype}) needs ${expected}`);
+    }
+    if (dtype === 'string') {
+      const f = typedField(t, dtype)!;
+      if (f.count !== n) throw fail(`stores ${f.count} strings, but its shape ${dims.join('x')} needs ${n}`);
+    }
     source = memorySource(t.rawData);
   } else {
+    const f = typedField(t, dtype)!;
+    if (f.count === 0) throw fail(`has no data (its shape ${dims.join('x')} needs ${n} values)`);
+    if (f.count !== n * f.per) throw fail(`stores ${f.count / f.per} values, but its shape ${dims.join('x')} needs ${n}`);
     source = typedFieldSource(t, dtype, n);
   }
   return new Tensor(t.name, dtype, dims, source, t);
