@@ -2,7 +2,7 @@
  * A loaded and analysed model: the IR, the shapes for concrete inputs, the dependency groups, the cost and the cost
  * estimator, computed once. Every stage (inspect, estimate, scan, plan, prune) reads it instead of loading again.
  */
-import type { GroupInfo, InputShapes, InputValue, ModelSummary } from '../shared/types.js';
+import type { GroupInfo, InputShapes, InputValue, ModelSummary, OptionName } from '../shared/types.js';
 import { computeCost, type CostSummary } from './cost/cost.js';
 import { CostEstimator } from './cost/estimate.js';
 import { needsData, scoreGroup, type CriterionName } from './criteria/index.js';
@@ -16,6 +16,8 @@ import { throwIfCancelled } from './errors.js';
 import { loadModel, modelFiles } from './formats/index.js';
 import type { Graph, Model } from './ir/graph.js';
 import type { TaskOptions } from './progress.js';
+import { maxRunBytes } from './limits.js';
+import { assertRunFits, largestValue } from './runtime/budget.js';
 import { chooseInputValues } from './runtime/feeds.js';
 import { computeShapes, resolveInputShapes, runtimeInputs, type ShapeResult } from './shapes/index.js';
 import { fileSha256, sha256 } from './util/hash.js';
@@ -72,6 +74,24 @@ export class Analysis {
     const main = fileSha256(file);
     this.hash = data.length ? sha256(main, ...data.map((f) => `:${fileSha256(f)}`)) : main;
     return this.hash;
+  }
+
+  /**
+   * Refuses ONNX Runtime runs of this model whose memory by the static shapes (inputs and peak live activations) is
+   * over the limit; `samples` per run when they differ from the input shapes' batch.
+   */
+  assertRunFits(what: string, opts: { samples?: number; option?: OptionName } = {}): void {
+    const batch = Object.values(this.shapes.inputs)[0]?.[0] || 1;
+    const scale = opts.samples !== undefined ? opts.samples / batch : 1;
+    const largest = opts.samples === undefined ? largestValue(this.shapes.types, this.model.graph.nodes.flatMap((n) => n.outputs)) : undefined;
+    assertRunFits({ bytes: this.cost.peakActivationBytes * scale, largest }, { what, inputs: this.shapes.inputs, option: opts.option, samples: opts.samples });
+  }
+
+  /** How many samples one run may take (at most `want`, at least 1) within the run memory limit. */
+  samplesPerRun(want: number): number {
+    const batch = Object.values(this.shapes.inputs)[0]?.[0] || 1;
+    const perSample = this.cost.peakActivationBytes / batch;
+    return Math.max(1, Math.min(want, Math.floor(maxRunBytes() / Math.max(perSample, 1))));
   }
 
   /** Bytes of the model file and its external data. */

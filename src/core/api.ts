@@ -308,7 +308,7 @@ export async function evaluateFile(
   const out = a.model.graph.outputs[0]?.name;
   const dims = a.shapes.types.get(out)?.dims;
   const classifier = dims?.length === 2 && dims[1] >= 2;
-  if (set.labels && classifier) Object.assign(result, await evaluateAccuracy(a.model, set).then((r) => ({ top1: r.top1, top5: r.top5, classes: r.classes })));
+  if (set.labels && classifier) Object.assign(result, await evaluateAccuracy(a.model, set, { batch: a.samplesPerRun(64) }).then((r) => ({ top1: r.top1, top5: r.top5, classes: r.classes })));
   const reference = opts.reference ?? referenceOf(file);
   if (reference) {
     const metrics = await outputFidelity(a, reference, set);
@@ -340,6 +340,7 @@ export async function benchFile(
 ): Promise<BenchResult> {
   const analysed = [(await openModel(file, opts)).analysis, ...(opts.compare ? [(await openModel(opts.compare, opts)).analysis] : [])];
   const base = analysed[0];
+  for (const x of analysed) x.assertRunFits(`timing ${path.basename(x.model.path)}`);
   // both models on the same inputs, runs taken in turn
   const latencies = await measureLatencies(analysed.map((x) => x.model), base.model, base.shapes.inputs,
     { runs: opts.runs, warmup: opts.warmup, threads: opts.threads, values: base.givenValues });

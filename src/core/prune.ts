@@ -139,8 +139,11 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
     };
   }
   const { model, shapes, dep } = a;
+  // verification and timing run the model at these shapes: refused here when they cannot fit in memory
+  a.assertRunFits('verifying the pruned model', { option: opts.recipe ? 'recipe' : 'inputShapes' });
   const set = opts.data ? await loadData(a, opts) : undefined;
   const real = set ? realInputs(a, set, opts.samples ?? 8) : undefined;
+  if (real) a.assertRunFits('verifying on real samples', { samples: Object.values(real.feeds[0])[0]?.dims[0] ?? 1, option: 'samples' });
   throwIfCancelled(opts.signal);
   // a recipe's exact channels need no scores; its steps re-score from the first on
   if (needsData(opts.criterion) && (!opts.recipe || (opts.steps ?? 1) > 1)) {
@@ -251,7 +254,8 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
   if (set?.labels) {
     opts.onProgress?.({ phase: 'accuracy', done: 0, total: 1, message: `accuracy on ${set.count} samples` });
     const externalDataDir = path.dirname(model.path);
-    const [x, y] = [await evaluateAccuracy(model, set), await evaluateAccuracy(bytes, set, { externalDataDir })];
+    const batch = a.samplesPerRun(64);
+    const [x, y] = [await evaluateAccuracy(model, set, { batch }), await evaluateAccuracy(bytes, set, { externalDataDir, batch })];
     report.accuracy = { samples: x.samples, before: x.top1, after: y.top1, top5Before: x.top5, top5After: y.top5, data: set.description };
   }
   if (opts.recipe) {

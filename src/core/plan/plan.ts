@@ -215,6 +215,7 @@ export function readScan(file: string): ScanResult {
  */
 async function solveLatency(a: Analysis, keep: number, alloc: (t: Target) => Allocation, signal?: AbortSignal): Promise<{ chosen: Allocation; latencyRatio: number }> {
   const { model, dep, shapes } = a;
+  a.assertRunFits('timing the model for a latency target');
   const base = (await measureLatency(model, model, shapes.inputs, { runs: 10, values: a.givenValues })).medianMs;
   let macsKeep = keep;
   let best: { chosen: Allocation; latencyRatio: number } | undefined;

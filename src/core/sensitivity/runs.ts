@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { sliceFeeds, type CalibrationSet } from '../data/calibration.js';
 import { invalid, throwIfCancelled } from '../errors.js';
 import { bytesPerElement } from '../ir/dtype.js';
+import { maxRunBytes } from '../limits.js';
 import type { Model } from '../ir/graph.js';
 import { createSession, ort } from '../runtime/ort.js';
 import { runtimeInputs } from '../shapes/inputs.js';
@@ -29,7 +30,9 @@ export function batchSize(model: Model, count: number, batch?: number, peakBytes
 }
 
 export function autoBatch(peakBytesPerSample: number): number {
-  return Math.max(8, Math.min(256, Math.floor(RUN_BYTES / Math.max(peakBytesPerSample, 1))));
+  // at least 8 for speed, unless 8 samples would not fit one run's memory limit
+  const fit = Math.max(1, Math.floor(maxRunBytes() / Math.max(peakBytesPerSample, 1)));
+  return Math.max(Math.min(8, fit), Math.min(256, Math.floor(RUN_BYTES / Math.max(peakBytesPerSample, 1))));
 }
 
 /** Bytes of one sample of a value; graph inputs cost nothing extra (the calibration set holds them). */

@@ -62,6 +62,7 @@ export async function scan(a: Analysis, opts: ScanOptions = {}): Promise<ScanRes
   const { model, shapes, cost } = a;
   const inputShapes = shapes.inputs;
   const preprocess = typeof opts.preprocess === 'string' ? parsePreprocess(opts.preprocess) : opts.preprocess;
+  a.assertRunFits('scanning'); // one sample must fit before any data is loaded for it
   const data = await loadCalibration(model, inputShapes, { ...opts, preprocess, inputValues: a.givenValues });
   if ((opts.metric === 'accuracy' || opts.metric === 'top5') && !data.labels) {
     throw invalid('metric', `${opts.metric} needs labelled data (data with labels)`);
@@ -73,6 +74,7 @@ export async function scan(a: Analysis, opts: ScanOptions = {}): Promise<ScanRes
   if (!outputs.includes(primary)) throw invalid('outputName', `the model has no output '${primary}' (outputs: ${outputs.join(', ')})`);
   const perSample = cost.peakActivationBytes / (Object.values(inputShapes)[0]?.[0] || 1);
   const batch = batchSize(model, data.count, opts.batch, perSample);
+  a.assertRunFits('scanning', { samples: batch, option: opts.batch !== undefined ? 'batch' : 'inputShapes' });
   // samples one run may take, when steps are stacked
   const capacity = opts.batch ?? autoBatch(perSample);
   const threads = opts.threads ?? 0;

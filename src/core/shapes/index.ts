@@ -1,5 +1,8 @@
 import type { Model } from '../ir/graph.js';
 import type { TaskOptions } from '../progress.js';
+import * as path from 'node:path';
+import { assertRunFits, largestValue, typeBytes } from '../runtime/budget.js';
+import { refuseEmptyLayers } from './empty.js';
 import { inferShapes } from './infer.js';
 import { probeShapes } from './probe.js';
 import type { ShapeResult, TensorType } from './types.js';
@@ -22,20 +25,24 @@ export async function computeShapes(
 ): Promise<ShapeResult> {
   const method = opts.method ?? 'auto';
   opts.onProgress?.({ phase: 'shapes', done: 0, total: 1 });
-  let types: Map<string, TensorType>;
   let used: ShapeResult['method'] = 'inference';
-  let unknown: string[] = [];
-  let values: Map<string, number[]> | undefined;
-  if (method !== 'probe') {
-    const r = inferShapes(model, inputs);
-    types = r.types;
-    values = r.values;
-    unknown = r.unknown;
-  } else types = new Map();
+  // inference also runs before a forced probe: what it knows decides whether the probe fits in memory
+  const inferred = inferShapes(model, inputs);
+  let types = method === 'probe' ? new Map<string, TensorType>() : inferred.types;
+  let unknown = method === 'probe' ? [] : inferred.unknown;
+  const values = method === 'probe' ? undefined : inferred.values;
   let warning: string | undefined;
+  refuseEmptyLayers(model, inferred.types);
   if (method === 'probe' || (method === 'auto' && unknown.length > 0)) {
     let probed: Map<string, TensorType>;
     try {
+      // the probe returns every value at once: what inference already knows must fit one run
+      const known = inferred.types;
+      const exposed = model.graph.nodes.flatMap((n) => n.outputs).filter((o) => o && known.has(o));
+      assertRunFits(
+        { bytes: [...Object.keys(inputs), ...exposed].reduce((s, v) => s + typeBytes(known.get(v) ?? { dtype: 'float32', dims: inputs[v] ?? [0] }), 0), largest: largestValue(known, exposed) },
+        { what: `finding shapes with ONNX Runtime (every value of ${model.path ? path.basename(model.path) : 'the model'} kept)`, inputs },
+      );
       probed = await probeShapes(model, inputs, opts.inputValues);
     } catch (e) {
       if (method === 'probe') throw e;
@@ -52,6 +59,7 @@ export async function computeShapes(
     types = probed;
     unknown = model.graph.nodes.flatMap((n) => n.outputs).filter((o) => o && !types.has(o));
     used = 'probe';
+    refuseEmptyLayers(model, types);
   }
   opts.onProgress?.({ phase: 'shapes', done: 1, total: 1 });
   return { inputs, types, values, method: used, unknown, warning };
