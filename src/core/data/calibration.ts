@@ -12,7 +12,8 @@ import { createSession, ort } from '../runtime/ort.js';
 import { runtimeInputs } from '../shapes/inputs.js';
 import { choose } from './choose.js';
 import { loadImageFolder } from './images.js';
-import { loadIdxSet } from './labelled.js';
+import { assertSamplesFit } from './budget.js';
+import { loadIdxSet, type SampleSource } from './labelled.js';
 import { loadNumpy } from './npy.js';
 import { completePreprocess } from './preprocess.js';
 import { excitingInputs, SYNTHETIC_DESCRIPTION, syntheticSamples, type SyntheticKind } from './synthetic.js';
@@ -63,33 +64,50 @@ export async function loadCalibration(
   if (!((Number.isInteger(want) || (want === Infinity && opts.data)) && want > 0)) throw invalid('samples', `expects a whole number ≥ 1, got ${opts.samples}`);
   if (!opts.data) {
     if (opts.labels) throw invalid('labels', 'labels need data to go with them');
+    for (const d of Object.values(inputShapes)) assertSamplesFit(want, d.slice(1), 'samples', 'synthetic samples');
     return syntheticSet(model, inputShapes, want, opts.seed ?? 1, opts.inputValues);
   }
   const file = opts.data;
-  if (!fs.existsSync(file)) throw new PruneLensError(`${file}: no such file or folder`, { code: 'file-not-found', option: 'data' });
+  let isFolder: boolean;
+  try {
+    isFolder = fs.statSync(file).isDirectory();
+  } catch {
+    throw new PruneLensError(`${file}: no such file or folder`, { code: 'file-not-found', option: 'data' });
+  }
   if (inputs.length !== 1) {
     throw invalid('data', `data feeds one input, but the model has ${inputs.length}: ${inputs.map((i) => i.name).join(', ')}`);
   }
   const input = inputs[0];
   const dims = inputShapes[input.name].slice(1);
   const pre = completePreprocess(model, opts.preprocess ?? {});
-  let set: { kind: DataKind; data: Float32Array; dims: number[]; count: number; labels?: Int32Array; classes?: string[] };
-  if (fs.statSync(file).isDirectory()) {
-    set = { kind: 'images', ...(await loadImageFolder(file, dims, pre, { samples: want, seed: opts.seed ?? 1 })) };
-  } else if (/\.npz$/i.test(file) || /\.npy$/i.test(file)) {
-    const np = await loadNumpy(file, opts.labels, input.name);
-    set = { kind: /\.npz$/i.test(file) ? 'npz' : 'npy', ...np };
-  } else {
-    if (!opts.labels) throw invalid('labels', `${path.basename(file)}: IDX images need an IDX labels file`);
-    const idx = loadIdxSet(file, opts.labels, pre);
-    set = { kind: 'idx', data: idx.inputs, dims: idx.sampleDims, count: idx.count, labels: idx.labels };
-  }
-  const data = conform(set.data, set.dims, dims, input.name, file);
-  const chosen = choose(set.count, want, opts.seed ?? 1);
   const per = dims.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(chosen.length * per);
-  chosen.forEach((s, i) => out.set(data.subarray(s * per, (s + 1) * per), i * per));
-  const labels = set.labels ? Int32Array.from(chosen, (s) => set.labels![s]) : undefined;
+  let set: { kind: DataKind; count: number; labels?: Int32Array; classes?: string[] };
+  let chosen: number[];
+  let out: Float32Array;
+  if (isFolder) {
+    // an image folder decodes only the samples it chooses
+    const images = await loadImageFolder(file, dims, pre, { samples: want, seed: opts.seed ?? 1 });
+    set = { kind: 'images', ...images };
+    chosen = Array.from({ length: images.count }, (_, i) => i);
+    out = conform(images.data, images.dims, dims, input.name, file);
+  } else {
+    let source: SampleSource;
+    if (/\.npz$/i.test(file) || /\.npy$/i.test(file)) {
+      source = await loadNumpy(file, opts.labels, input.name);
+      set = { kind: /\.npz$/i.test(file) ? 'npz' : 'npy', ...source };
+    } else {
+      if (!opts.labels) throw invalid('labels', `${path.basename(file)}: IDX images need an IDX labels file`);
+      source = loadIdxSet(file, opts.labels, pre);
+      set = { kind: 'idx', ...source };
+    }
+    conform(undefined, source.dims, dims, input.name, file);
+    chosen = choose(source.count, want, opts.seed ?? 1);
+    // only the chosen samples become float32
+    assertSamplesFit(chosen.length, dims);
+    out = new Float32Array(chosen.length * per);
+    chosen.forEach((s, i) => source.read(s, out.subarray(i * per, (i + 1) * per)));
+  }
+  const labels = set.labels && !isFolder ? Int32Array.from(chosen, (s) => set.labels![s]) : set.labels;
   return {
     kind: set.kind,
     count: chosen.length,
@@ -128,7 +146,7 @@ async function syntheticSet(model: Model, inputShapes: Record<string, number[]>,
 }
 
 /** Accepts data whose per-sample dims equal the model's, or hold the same elements in the same order (e.g. HxW vs 1xHxW). */
-function conform(data: Float32Array, have: number[], want: number[], name: string, file: string): Float32Array {
+function conform<T extends Float32Array | undefined>(data: T, have: number[], want: number[], name: string, file: string): T {
   const n = (d: number[]) => d.reduce((a, b) => a * b, 1);
   const squeeze = (d: number[]) => d.filter((x) => x !== 1).join('x');
   if (have.join('x') === want.join('x') || (n(have) === n(want) && squeeze(have) === squeeze(want))) return data;

@@ -2,6 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { PruneLensError } from '../errors.js';
+import { MAX_DATA_FILE_BYTES } from '../limits.js';
+import { isRegularFile, readRegular } from '../util/files.js';
+import { assertSamplesFit } from './budget.js';
 import { choose } from './choose.js';
 import { normalise, type ImagePreprocess } from './preprocess.js';
 
@@ -27,14 +30,14 @@ export async function loadImageFolder(
 ): Promise<ImageFolder> {
   const top = fs.readdirSync(dir, { withFileTypes: true });
   const subdirs = top.filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  const flat = top.filter((e) => e.isFile() && IMAGE.test(e.name)).map((e) => path.join(dir, e.name)).sort();
+  // regular files only (symlinks followed): a FIFO or a device named .png would block its read for ever
+  const images = (d: string) => fs.readdirSync(d).filter((f) => IMAGE.test(f) && isRegularFile(path.join(d, f))).sort();
+  const flat = images(dir).map((f) => path.join(dir, f));
   let files: { file: string; label?: number }[];
   let classes: string[] | undefined;
   if (flat.length === 0 && subdirs.length > 0) {
     classes = subdirs;
-    files = subdirs.flatMap((c, label) =>
-      fs.readdirSync(path.join(dir, c)).filter((f) => IMAGE.test(f)).sort().map((f) => ({ file: path.join(dir, c, f), label })),
-    );
+    files = subdirs.flatMap((c, label) => images(path.join(dir, c)).map((f) => ({ file: path.join(dir, c, f), label })));
   } else {
     files = flat.map((file) => ({ file }));
   }
@@ -48,11 +51,13 @@ export async function loadImageFolder(
   const [ch, cw] = pre.crop ?? [h, w];
   if (ch !== h || cw !== w) throw new PruneLensError(`crop ${ch}x${cw} does not match the model's input ${h}x${w}`, { option: 'preprocess' });
   const per = c * h * w;
+  assertSamplesFit(chosen.length, sampleDims);
   const data = new Float32Array(chosen.length * per);
   for (const [i, { file }] of chosen.entries()) {
     let raw: Buffer;
+    const bytes = readRegular(file, { option: 'data', what: 'image', maxBytes: MAX_DATA_FILE_BYTES });
     try {
-      let img = sharp(file).rotate().removeAlpha();
+      let img = sharp(bytes).rotate().removeAlpha();
       img = c === 1 ? img.grayscale() : img.toColourspace('srgb');
       if (pre.resize === undefined) {
         // scale to cover h×w (aspect kept), then the centre crop

@@ -1,16 +1,20 @@
+import * as path from 'node:path';
 import { PruneLensError } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import { readIdx } from './idx.js';
 import { completePreprocess, normalise, type ImagePreprocess } from './preprocess.js';
 
-/** Labelled samples as model-ready float32 tensors (NCHW). */
-export interface LabelledSet {
+/**
+ * Samples of a data file, read on demand: the raw values stay as stored and only the samples a run chooses are
+ * converted to model-ready float32.
+ */
+export interface SampleSource {
   /** Per-sample input shape without the batch dim, e.g. [1, 28, 28]. */
-  sampleDims: number[];
-  inputs: Float32Array;
-  labels: Int32Array;
+  dims: number[];
   count: number;
-  description: string;
+  labels?: Int32Array;
+  /** Writes sample `i`, model-ready, into `out` (its length is the product of `dims`). */
+  read(i: number, out: Float32Array): void;
 }
 
 export type Preprocess = Pick<ImagePreprocess, 'scale' | 'mean' | 'std'>;
@@ -21,27 +25,28 @@ export function preprocessFromModel(model: Model, overrides: Partial<Preprocess>
   return { scale, mean, std };
 }
 
-/** IDX images [N, H, W] (or [N, C, H, W]) with IDX labels [N]. */
-export function loadIdxSet(imagesFile: string, labelsFile: string, pre: Preprocess): LabelledSet {
-  const images = readIdx(imagesFile);
-  const labels = readIdx(labelsFile);
-  if (images.dims.length < 3) throw new PruneLensError(`${imagesFile}: expected images [N, H, W], got ${images.dims.join('x')}`);
+/** IDX images [N, H, W] (or [N, C, H, W], channels first) with IDX labels [N]. */
+export function loadIdxSet(imagesFile: string, labelsFile: string, pre: Preprocess): SampleSource {
+  const images = readIdx(imagesFile, 'data');
+  const labels = readIdx(labelsFile, 'labels');
+  const name = path.basename(imagesFile);
+  if (images.dims.length !== 3 && images.dims.length !== 4) {
+    throw new PruneLensError(`${name}: expected images [N, H, W] or [N, C, H, W], got ${images.dims.join('x')}`, { option: 'data' });
+  }
   if (labels.dims.length !== 1 || labels.dims[0] !== images.dims[0]) {
-    throw new PruneLensError(`${labelsFile}: ${labels.dims.join('x')} labels do not match ${images.dims[0]} images`);
+    throw new PruneLensError(`${path.basename(labelsFile)}: ${labels.dims.join('x')} labels do not match ${images.dims[0]} images`, { option: 'labels' });
   }
   const [n, ...rest] = images.dims;
-  const sampleDims = rest.length === 2 ? [1, ...rest] : rest;
-  const channels = sampleDims[0];
-  const plane = sampleDims.slice(1).reduce((a, b) => a * b, 1);
-  const inputs = new Float32Array(images.data.length);
-  for (let i = 0; i < inputs.length; i++) {
-    inputs[i] = normalise(images.data[i], Math.floor(i / plane) % channels, pre);
-  }
+  const dims = rest.length === 2 ? [1, ...rest] : rest;
+  const channels = dims[0];
+  const plane = dims[1] * dims[2];
+  const per = channels * plane;
   return {
-    sampleDims,
-    inputs,
-    labels: Int32Array.from(labels.data),
+    dims,
     count: n,
-    description: `${n} labelled samples from ${imagesFile}`,
+    labels: Int32Array.from({ length: n }, (_, i) => labels.value(i)),
+    read(i, out) {
+      for (let k = 0; k < per; k++) out[k] = normalise(images.value(i * per + k), Math.floor(k / plane), pre);
+    },
   };
 }
