@@ -1,10 +1,22 @@
-/** Result files the CLI writes (scan JSON/CSV, recipes): atomically, never over the model they describe. */
-import * as fs from 'node:fs';
-import { PruneLensError, sameFile, writeTextAtomic } from '../core/api.js';
+/** Result files the CLI writes (scan JSON/CSV, recipes): checked before any work, then written together and atomically. */
+import { checkOutputs, writeTextFiles } from '../core/api.js';
 
-export function writeText(file: string, text: string, opts: { overwrite?: boolean; input?: string } = {}): void {
-  if (opts.input && fs.existsSync(file) && sameFile(file, opts.input)) {
-    throw new PruneLensError(`${file} is the model itself, which is never overwritten`, { code: 'file-exists', option: 'output' });
-  }
-  writeTextAtomic(file, text, { overwrite: opts.overwrite });
+export interface ResultFiles {
+  /** Where each result goes (unset ones are skipped). */
+  outputs: (string | undefined)[];
+  overwrite?: boolean;
+  /** The command's input files, which are never overwritten. */
+  inputs: (string | undefined)[];
+}
+
+/** Fails at once when an output cannot be written, exists (without --force) or is an input. */
+export function checkResultFiles(f: ResultFiles): string[] {
+  const outputs = f.outputs.filter((o): o is string => !!o);
+  checkOutputs(outputs, { overwrite: f.overwrite, protect: f.inputs });
+  return outputs;
+}
+
+/** Writes the results: all of them, or none. */
+export function writeResultFiles(files: { path?: string; text: () => string }[], f: ResultFiles): void {
+  writeTextFiles(files.filter((x) => x.path).map((x) => ({ path: x.path!, text: x.text() })), { overwrite: f.overwrite, protect: f.inputs });
 }

@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
-import { invalid, METRICS, planModel, PruneLensError } from '../core/api.js';
+import { invalid, METRICS, planModel } from '../core/api.js';
 import type { MetricName, PlanTarget, Recipe, StrategyName } from '../shared/types.js';
-import { writeText } from './files.js';
+import { checkResultFiles, writeResultFiles } from './files.js';
 import { emit, pct, si, table } from './format.js';
 import { channelChoice, describeFix, number } from './args.js';
 import { withProgress } from './progress.js';
@@ -37,9 +36,11 @@ export async function runPlan(model: string, flags: PlanFlags, signal?: AbortSig
   const { target, metric } = parseTarget(flags.target, flags.maxLoss);
   const choice = channelChoice(flags);
   const { inputShapes, inputValues, ...scanSettings } = scanOptions(flags);
-  if (flags.output && !flags.force && fs.existsSync(flags.output)) throw new PruneLensError(`${flags.output} already exists`, { code: 'file-exists', option: 'overwrite' });
+  const files = { outputs: [flags.output], overwrite: flags.force, inputs: [model, flags.scan, flags.data, flags.labels, flags.preprocess] };
+  const outputs = checkResultFiles(files);
   const recipe = await withProgress((onProgress) =>
     planModel(model, {
+      outputs,
       strategy: (flags.strategy ?? 'sensitivity') as StrategyName,
       target,
       scan: flags.scan,
@@ -55,7 +56,7 @@ export async function runPlan(model: string, flags: PlanFlags, signal?: AbortSig
   if (metric && recipe.settings.scan && recipe.settings.scan.metric !== metric) {
     throw invalid('maxLoss', `${metric}: the scan measured ${recipe.settings.scan.metric}; scan with --metric ${metric}`);
   }
-  if (flags.output) writeText(flags.output, JSON.stringify(recipe, null, 2) + '\n', { overwrite: flags.force, input: model });
+  writeResultFiles([{ path: flags.output, text: () => JSON.stringify(recipe, null, 2) + '\n' }], files);
   emit(recipe, flags.json, (r) => renderPlan(r, flags.output));
 }
 

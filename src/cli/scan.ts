@@ -1,10 +1,9 @@
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { invalid, PruneLensError, scanModel, type ScanOptions } from '../core/api.js';
+import { invalid, scanModel, type ScanOptions } from '../core/api.js';
 import type { MetricName, ScanResult } from '../shared/types.js';
-import { writeText } from './files.js';
+import { checkResultFiles, writeResultFiles } from './files.js';
 import { emit, pct, si, table } from './format.js';
 import { channelChoice, number, type ChannelFlags } from './args.js';
 import { withProgress } from './progress.js';
@@ -67,13 +66,11 @@ export function scanOptions(flags: ScanFlags): ScanOptions & { inputShapes?: str
 export async function runScan(model: string, flags: ScanFlags, signal?: AbortSignal): Promise<void> {
   const opts = scanOptions(flags);
   if (flags.output && flags.csv && path.resolve(flags.output) === path.resolve(flags.csv)) throw invalid('output', '-o and --csv name the same file');
-  for (const file of [flags.output, flags.csv]) {
-    if (file && !flags.force && fs.existsSync(file)) throw new PruneLensError(`${file} already exists`, { code: 'file-exists', option: 'overwrite' });
-  }
-  const result = await withProgress((onProgress) => scanModel(model, { ...opts, onProgress, signal }));
+  const files = { outputs: [flags.output, flags.csv], overwrite: flags.force, inputs: [model, flags.data, flags.labels, flags.preprocess] };
+  const outputs = checkResultFiles(files);
+  const result = await withProgress((onProgress) => scanModel(model, { ...opts, outputs, onProgress, signal }));
   // Results are written only once the whole scan is done: a cancelled scan leaves no partial file.
-  if (flags.output) writeText(flags.output, JSON.stringify(result, null, 2) + '\n', { overwrite: flags.force, input: model });
-  if (flags.csv) writeText(flags.csv, toCsv(result), { overwrite: flags.force, input: model });
+  writeResultFiles([{ path: flags.output, text: () => JSON.stringify(result, null, 2) + '\n' }, { path: flags.csv, text: () => toCsv(result) }], files);
   emit(result, flags.json, render);
 }
 

@@ -23,7 +23,7 @@ import { evaluateAccuracy, outputFidelity } from './eval.js';
 import { PlanCosting } from './plan/costing.js';
 import { checkPlanOptions, plan, planNeedsScan, readScan } from './plan/plan.js';
 import type { TaskOptions } from './progress.js';
-import { checkPruneOptions, prune, saveVariant, type PruneOptions, type SaveOptions, type Variant } from './prune.js';
+import { checkPruneOptions, prune, saveVariant, variantOutputs, type PruneOptions, type SaveOptions, type Variant } from './prune.js';
 import { buildGraph } from './report/graph.js';
 import { reportPaths } from './report/prune-report.js';
 import { buildInspectResult } from './report/inspect.js';
@@ -31,6 +31,8 @@ import { checkScanOptions, DEFAULT_RATIOS, scan, type ScanOptions } from './sens
 import { sparsifyModel, checkSparsity } from './sparse.js';
 import { compareCriteria } from './criteria/compare.js';
 import { needsData } from './criteria/index.js';
+import { checkOutputs, refuseInputs } from './util/outputs.js';
+import { modelFiles } from './formats/index.js';
 import type { Sparsity } from './surgery/sparsify.js';
 
 export type { AnalyseOptions } from './analysis.js';
@@ -44,13 +46,16 @@ export { METRICS } from './sensitivity/metrics.js';
 export { STRATEGIES } from './plan/strategies.js';
 export { DEFAULT_RATIOS, checkScanOptions } from './sensitivity/scan.js';
 export { RECIPE_KIND, RECIPE_VERSION, checkPlanOptions, readScan } from './plan/plan.js';
-export { checkPruneOptions, sameFile } from './prune.js';
+export { checkPruneOptions, variantOutputs } from './prune.js';
 export { checkSparsity, SPARSITY_METHODS } from './sparse.js';
 export { parsePreprocess } from './data/preprocess.js';
 export { parseInputShape } from './shapes/inputs.js';
 export { reportPaths } from './report/prune-report.js';
 export { COST_BASIS } from './cost/cost.js';
 export { writeTextAtomic } from './util/atomic.js';
+export { checkOutputs, refuseInputs, sameFile, writeTextFiles } from './util/outputs.js';
+export { readRegularText } from './util/files.js';
+export { MAX_JSON_FILE_BYTES } from './limits.js';
 
 export interface SparsifyOptions extends TaskOptions {
   method?: SparsityMethod;
@@ -262,16 +267,24 @@ export async function inspect(file: string, opts: AnalyseOptions & { groups?: bo
   return (await openModel(file, opts)).inspect({ groups: opts.groups });
 }
 
-export async function scanModel(file: string, opts: ScanOptions & AnalyseOptions = {}): Promise<ScanResult> {
-  checkScanOptions(opts);
-  return (await openModel(file, opts)).scan(opts);
+/** Files the caller will write with the result: refused before the work when they are the model or its external data. */
+interface WillWrite {
+  outputs?: string[];
 }
 
-export async function planModel(file: string, opts: PlanRequest & AnalyseOptions): Promise<Recipe> {
+export async function scanModel(file: string, opts: ScanOptions & AnalyseOptions & WillWrite = {}): Promise<ScanResult> {
+  checkScanOptions(opts);
+  const session = await openModel(file, opts);
+  refuseInputs(opts.outputs ?? [], modelFiles(session.analysis.model));
+  return session.scan(opts);
+}
+
+export async function planModel(file: string, opts: PlanRequest & AnalyseOptions & WillWrite): Promise<Recipe> {
   checkPlanOptions(opts);
   // a given scan fixes the input shapes
   const s = typeof opts.scan === 'string' ? readScan(opts.scan) : opts.scan;
   const session = await openModel(file, { ...opts, inputShapes: s?.settings.inputShapes ?? opts.inputShapes });
+  refuseInputs(opts.outputs ?? [], modelFiles(session.analysis.model));
   return session.plan({ ...opts, scan: s });
 }
 
@@ -280,16 +293,20 @@ export async function pruneModel(
   file: string, out: string, opts: PruneOptions & AnalyseOptions & SaveOptions & { inputShapes?: AnalyseOptions['inputShapes'] },
 ): Promise<PruneResult['report']> {
   checkPruneOptions(opts);
+  const save = { overwrite: opts.overwrite, reports: opts.reports, writeRecipe: opts.recipe === undefined && opts.writeRecipe !== false };
+  // every output is checked before any work: a path that cannot be written fails in a moment, not after the prune
+  checkOutputs(variantOutputs(out, save), { overwrite: opts.overwrite, protect: [file, opts.data, opts.labels] });
   const session = await openModel(file, { ...opts, inputShapes: opts.recipe?.settings.inputShapes ?? opts.inputShapes });
   const r = await session.prune(opts);
   // a recipe given is not written again, unless this prune added recovery or steps to it
   const added = JSON.stringify(r.recipe.settings) !== JSON.stringify(opts.recipe?.settings);
-  session.save(r.variantId, out, { overwrite: opts.overwrite, reports: opts.reports, writeRecipe: added && opts.writeRecipe !== false });
+  session.save(r.variantId, out, { ...save, writeRecipe: added && opts.writeRecipe !== false });
   return r.report;
 }
 
 export async function sparsifyFile(file: string, out: string, s: Sparsity, opts: AnalyseOptions & SparsifyOptions = {}): Promise<SparsityReport> {
   checkSparsity(s, opts.method);
+  checkOutputs([out], { overwrite: opts.overwrite, protect: [file, opts.data, opts.labels] });
   return (await openModel(file, opts)).sparsify(out, s, opts);
 }
 

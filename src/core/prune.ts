@@ -16,7 +16,7 @@ import { parsePreprocess } from './data/preprocess.js';
 import type { DepGraph } from './deps/analyze.js';
 import { invalid, PruneLensError, throwIfCancelled } from './errors.js';
 import { evaluateAccuracy } from './eval.js';
-import { cloneModel } from './formats/index.js';
+import { cloneModel, modelFiles } from './formats/index.js';
 import { encodeOnnx, saveOnnx } from './formats/onnx/save.js';
 import type { Model } from './ir/graph.js';
 import { RECIPE_KIND, RECIPE_VERSION } from './plan/plan.js';
@@ -31,7 +31,8 @@ import type { Teacher } from './autodiff/gradients.js';
 import { GRADIENT_CRITERIA, type GradientCriterion } from './criteria/gradient.js';
 import { DenseChannels } from './recovery/layers.js';
 import { analyseModel } from './analysis.js';
-import { writeTextAtomic } from './util/atomic.js';
+import { OutputBatch, writeAll } from './util/atomic.js';
+import { checkOutputs } from './util/outputs.js';
 
 export type { PlanEntries, PruneReport } from '../shared/types.js';
 
@@ -43,6 +44,8 @@ export interface Variant {
   bytes: Uint8Array;
   report: PruneReport;
   recipe: Recipe;
+  /** The files it was made from (the model, its external data, the data it was checked on): never overwritten by a save. */
+  inputs: string[];
 }
 
 /** A selection with the criterion that chose it (bn falls back to l1 where a group has no BatchNormalization). */
@@ -268,7 +271,8 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
     ...(methods.length ? { recovery: recoverySettings(methods, opts) } : {}),
     ...(steps > 1 ? { steps } : {}),
   };
-  return { model: pruned, bytes, report, recipe: Object.keys(extra).length ? { ...recipe, settings: { ...recipe.settings, ...extra } } : recipe };
+  const inputs = [...modelFiles(model), ...[opts.data, opts.labels].filter((f): f is string => !!f)];
+  return { model: pruned, bytes, report, recipe: Object.keys(extra).length ? { ...recipe, settings: { ...recipe.settings, ...extra } } : recipe, inputs };
 }
 
 function recoverySettings(methods: RecoverySettings['methods'], opts: PruneOptions): RecoverySettings {
@@ -436,30 +440,36 @@ export interface SaveOptions {
   writeRecipe?: boolean;
 }
 
-/** Writes a variant: the model (atomically, never over its own original), then its report and recipe. */
-export function saveVariant(v: Variant, out: string, opts: SaveOptions = {}): SaveResult {
-  const input = v.report.input;
-  if (input && fs.existsSync(out) && sameFile(out, input)) throw new PruneLensError(`${out} is the original model, which is never modified`, { code: 'file-exists', option: 'output' });
-  const saved = saveOnnx(v.model, out, { overwrite: opts.overwrite });
-  const result: SaveResult = { path: path.resolve(out), bytes: saved.bytes, ...(saved.dataFile ? { dataFile: saved.dataFile, dataBytes: saved.dataBytes } : {}) };
-  v.report.output = result.path;
-  v.report.after.bytes = saved.bytes + (saved.dataBytes ?? 0);
-  if (opts.reports !== false) result.reports = v.report.reports = writePruneReports(v.report, out);
-  if (opts.writeRecipe !== false) {
-    const file = reportPaths(out).recipe;
-    writeTextAtomic(file, JSON.stringify(v.recipe, null, 2) + '\n', { overwrite: true });
-    result.recipe = file;
-  }
-  return result;
+/** The files `saveVariant` creates for OUT besides the model and its data (so front ends can check them before any work). */
+export function variantOutputs(out: string, opts: SaveOptions = {}): string[] {
+  const paths = reportPaths(out);
+  return [out, ...(opts.reports !== false ? [paths.json, paths.markdown] : []), ...(opts.writeRecipe !== false ? [paths.recipe] : [])];
 }
 
-/** Whether two paths are the same file (symlinks and hard links included). */
-export function sameFile(a: string, b: string): boolean {
+/**
+ * Writes a variant: the model with its data, its reports and its recipe, all written in full before any is
+ * published (a full disk fails with nothing written), none of them over an input, and existing ones replaced only
+ * with `overwrite`.
+ */
+export function saveVariant(v: Variant, out: string, opts: SaveOptions = {}): SaveResult {
+  checkOutputs(variantOutputs(out, opts), { overwrite: opts.overwrite, protect: v.inputs });
+  const batch = new OutputBatch({ overwrite: opts.overwrite });
   try {
-    const [x, y] = [fs.statSync(a), fs.statSync(b)];
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return path.resolve(a) === path.resolve(b);
+    const saved = saveOnnx(v.model, out, { batch });
+    const result: SaveResult = { path: path.resolve(out), bytes: saved.bytes, ...(saved.dataFile ? { dataFile: saved.dataFile, dataBytes: saved.dataBytes } : {}) };
+    v.report.output = result.path;
+    v.report.after.bytes = saved.bytes + (saved.dataBytes ?? 0);
+    if (opts.reports !== false) result.reports = v.report.reports = writePruneReports(v.report, out, batch);
+    if (opts.writeRecipe !== false) {
+      const file = reportPaths(out).recipe;
+      batch.stage(file, (fd) => writeAll(fd, Buffer.from(JSON.stringify(v.recipe, null, 2) + '\n')));
+      result.recipe = file;
+    }
+    batch.commit();
+    return result;
+  } catch (e) {
+    batch.discard();
+    throw e;
   }
 }
 

@@ -7,7 +7,8 @@ import type { Metrics, SparsityMethod, SparsityReport } from '../shared/types.js
 import type { Analysis } from './analysis.js';
 import type { CalibrationSet } from './data/calibration.js';
 import { invalid } from './errors.js';
-import { cloneModel } from './formats/index.js';
+import { cloneModel, modelFiles } from './formats/index.js';
+import { refuseInputs } from './util/outputs.js';
 import { saveOnnx } from './formats/onnx/save.js';
 import type { TaskOptions } from './progress.js';
 import { outputs, splitForFit } from './recovery/index.js';
@@ -40,6 +41,7 @@ export async function sparsifyModel(
   checkSparsity(s, method);
   const t0 = performance.now();
   const model = a.model;
+  refuseInputs([out], modelFiles(model));
   const copy = cloneModel(model);
   const split = opts.data ? splitForFit(opts.data, opts.seed) : undefined;
   let layers: SparsityReport['layers'];

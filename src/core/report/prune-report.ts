@@ -1,7 +1,7 @@
 /** The report written beside a pruned model: `<name>.report.json` (everything) and `<name>.report.md` (readable). */
 import * as path from 'node:path';
 import type { PruneReport } from '../../shared/types.js';
-import { writeTextAtomic } from '../util/atomic.js';
+import { writeAll, type OutputBatch } from '../util/atomic.js';
 
 const si = (n: number) => (Math.abs(n) >= 1e9 ? `${(n / 1e9).toFixed(2)}G` : Math.abs(n) >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : Math.abs(n) >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
 const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(1)} %` : '-');
@@ -12,10 +12,11 @@ export function reportPaths(out: string): { json: string; markdown: string; reci
   return { json: `${base}.report.json`, markdown: `${base}.report.md`, recipe: `${base}.recipe.json` };
 }
 
-export function writePruneReports(r: PruneReport, out: string): { json: string; markdown: string } {
+/** Stages both reports into `batch`, published with the model (an existing report is replaced only if the batch may). */
+export function writePruneReports(r: PruneReport, out: string, batch: OutputBatch): { json: string; markdown: string } {
   const { json, markdown } = reportPaths(out);
-  writeTextAtomic(json, JSON.stringify({ ...r, reports: { json, markdown } }, null, 2) + '\n', { overwrite: true });
-  writeTextAtomic(markdown, pruneMarkdown(r), { overwrite: true });
+  batch.stage(json, (fd) => writeAll(fd, Buffer.from(JSON.stringify({ ...r, reports: { json, markdown } }, null, 2) + '\n')));
+  batch.stage(markdown, (fd) => writeAll(fd, Buffer.from(pruneMarkdown(r))));
   return { json, markdown };
 }
 

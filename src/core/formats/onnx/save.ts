@@ -1,5 +1,7 @@
 import * as path from 'node:path';
-import { create, toBinary } from '@bufbuild/protobuf';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   AttributeProto_AttributeType as AT,
   AttributeProtoSchema,
@@ -24,7 +26,10 @@ import { PruneLensError } from '../../errors.js';
 import { dtypeToOnnx } from '../../ir/dtype.js';
 import type { Attr, Graph, Model, Node, ValueInfo } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
-import { writeAll, writeFileAtomic } from '../../util/atomic.js';
+import { OutputBatch, writeAll } from '../../util/atomic.js';
+import { ExternalData } from './external.js';
+import { forEachTensorProto } from './load.js';
+import { tensorFromProto } from './tensor.js';
 
 const encoder = new TextEncoder();
 const EXTERNAL = 1;
@@ -52,6 +57,8 @@ export interface SaveOptions {
   overwrite?: boolean;
   /** 'keep': tensors external in the source stay external (default); 'always': every tensor ≥ 1 KiB. */
   externalData?: 'keep' | 'always';
+  /** Stage the files into this batch (the caller publishes them with its own); else they are published at once. */
+  batch?: OutputBatch;
 }
 
 export interface SaveResult {
@@ -61,10 +68,28 @@ export interface SaveResult {
   dataBytes?: number;
 }
 
-/** Saves atomically; external tensors go to `<name>.data` beside the model, written atomically too. */
+/**
+ * Saves atomically. External tensors go to a data file beside the model, `<name>.data` or, when that name is taken,
+ * `<name>.<random>.data`: a new name each time, published before the model that points at it, so a reader sees the
+ * old model with its old data or the new model with its new data, never a mix. Once a replaced model is gone, the
+ * data files of our naming it pointed at are removed.
+ */
 export function saveOnnx(model: Model, outPath: string, opts: SaveOptions = {}): SaveResult {
+  const own = !opts.batch;
+  const batch = opts.batch ?? new OutputBatch({ overwrite: opts.overwrite });
+  try {
+    const result = stageOnnx(model, outPath, batch, opts);
+    if (own) batch.commit();
+    return result;
+  } catch (e) {
+    if (own) batch.discard();
+    throw e;
+  }
+}
+
+function stageOnnx(model: Model, outPath: string, batch: OutputBatch, opts: SaveOptions): SaveResult {
   const proto = syncOnnx(model);
-  const tensors = collectTensors(model.graph);
+  const tensors = [...collectTensors(model.graph), ...otherExternalTensors(model, proto)];
   const inlineBytes = tensors.reduce((s, t) => s + (isExternal(t.proto) ? 0 : t.tensor.byteLength), 0);
   const external = tensors.filter(
     ({ tensor, proto: p }) =>
@@ -72,14 +97,16 @@ export function saveOnnx(model: Model, outPath: string, opts: SaveOptions = {}):
       ((opts.externalData === 'always' || inlineBytes > INLINE_LIMIT) && tensor.byteLength >= EXTERNAL_MIN_BYTES),
   );
   const result: SaveResult = { path: outPath, bytes: 0 };
+  const dir = path.dirname(path.resolve(outPath));
+  const replaced = opts.overwrite ? ourDataFilesOf(outPath) : [];
   // Point the protos at the new data file only while encoding; the loaded model keeps reading the old one.
-  const saved = external.map(({ proto: p }) => ({ p, loc: p.dataLocation, ext: p.externalData, raw: p.rawData }));
+  const saved = external.map(({ proto: p }) => ({ p, loc: p.dataLocation, ext: p.externalData, raw: p.rawData, typed: typedFields(p) }));
   try {
     if (external.length) {
-      const dataName = `${path.basename(outPath)}.data`;
-      const dataFile = path.join(path.dirname(path.resolve(outPath)), dataName);
+      const dataName = freeDataName(outPath);
+      const dataFile = path.join(dir, dataName);
       let offset = 0;
-      writeFileAtomic(
+      batch.stage(
         dataFile,
         (fd) => {
           for (const { tensor, proto: p } of external) {
@@ -99,22 +126,90 @@ export function saveOnnx(model: Model, outPath: string, opts: SaveOptions = {}):
             offset += bytes.length;
           }
         },
-        opts,
+        // a name no file has: created, never replaced
+        { overwrite: false },
       );
       result.dataFile = dataFile;
       result.dataBytes = offset;
     }
     const bytes = toBinary(ModelProtoSchema, proto);
-    writeFileAtomic(outPath, (fd) => writeAll(fd, bytes), opts);
+    batch.stage(outPath, (fd) => writeAll(fd, bytes));
     result.bytes = bytes.length;
   } finally {
     for (const s of saved) {
       s.p.dataLocation = s.loc;
       s.p.externalData = s.ext;
       s.p.rawData = s.raw;
+      Object.assign(s.p, s.typed);
     }
   }
+  batch.afterCommit(() => {
+    for (const f of replaced) {
+      if (f === result.dataFile) continue;
+      try { fs.unlinkSync(f); } catch { /* already gone */ }
+    }
+  });
   return result;
+}
+
+/**
+ * Tensors the IR does not hold whose data is external (sparse initializers, sparse attribute values, training
+ * initializers): their bytes are copied into the new data file too, since a location relative to the original's
+ * folder would not resolve beside the output.
+ */
+function otherExternalTensors(model: Model, proto: ModelProto): { tensor: Tensor; proto: TensorProto }[] {
+  if (!model.path) return [];
+  const held = new Set(collectTensors(model.graph).map((t) => t.proto));
+  const ext = new ExternalData(path.dirname(model.path), path.basename(model.path));
+  const out: { tensor: Tensor; proto: TensorProto }[] = [];
+  forEachTensorProto(proto, (p) => {
+    if (isExternal(p) && !held.has(p)) out.push({ tensor: tensorFromProto(p, ext), proto: p });
+  });
+  return out;
+}
+
+/** `<name>.data` when no file has that name, else `<name>.<random>.data`. */
+function freeDataName(outPath: string): string {
+  const dir = path.dirname(path.resolve(outPath));
+  const base = path.basename(outPath);
+  for (let i = 0; ; i++) {
+    const name = i === 0 ? `${base}.data` : `${base}.${randomBytes(4).toString('hex')}.data`;
+    if (!exists(path.join(dir, name))) return name;
+  }
+}
+
+function exists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The data files of our naming (`<name>.data`, `<name>.<random>.data`) that the model now at `outPath` points at. */
+function ourDataFilesOf(outPath: string): string[] {
+  const dir = path.dirname(path.resolve(outPath));
+  const base = path.basename(outPath);
+  const ours = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[0-9a-f]{8})?\\.data$`);
+  let old: ModelProto;
+  try {
+    const st = fs.statSync(outPath);
+    if (!st.isFile() || st.size > 2 ** 31) return [];
+    old = fromBinary(ModelProtoSchema, fs.readFileSync(outPath));
+  } catch {
+    return [];
+  }
+  const found = new Set<string>();
+  forEachTensorProto(old, (p) => {
+    const loc = isExternal(p) ? p.externalData.find((e) => e.key === 'location')?.value : undefined;
+    if (loc && ours.test(loc)) found.add(path.join(dir, loc));
+  });
+  return [...found];
+}
+
+function typedFields(p: TensorProto): Partial<TensorProto> {
+  return { floatData: p.floatData, int32Data: p.int32Data, int64Data: p.int64Data, doubleData: p.doubleData, uint64Data: p.uint64Data };
 }
 
 function entry(key: string, value: string) {
