@@ -1,5 +1,4 @@
-import * as fs from 'node:fs';
-import { checkSparsity, invalid, pruneModel, PruneLensError, RECIPE_KIND, RECIPE_VERSION, sparsifyFile, type Sparsity } from '../core/api.js';
+import { checkSparsity, invalid, MAX_JSON_FILE_BYTES, readRegularText, pruneModel, PruneLensError, RECIPE_KIND, RECIPE_VERSION, sparsifyFile, type Sparsity } from '../core/api.js';
 import type { PlanEntries, PruneReport, Recipe, RecoveryMethod, SparsityMethod, SparsityReport } from '../shared/types.js';
 import { bytes, emit, pct, si, speed, table } from './format.js';
 import { channelChoice, describeFix, inputValues, number, threadsOf, type ChannelFlags } from './args.js';
@@ -30,11 +29,8 @@ export interface PruneFlags extends ChannelFlags {
 export function readPlan(file: string): { entries?: PlanEntries; recipe?: Recipe } {
   let text: string;
   const bad = (message: string) => new PruneLensError(`${file}: ${message}`, { code: 'bad-input', option: 'plan' });
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new PruneLensError(`${file}: cannot read the plan (${(e as NodeJS.ErrnoException).code})`, { code: 'file-not-found', option: 'plan' });
-  }
+  // a regular file of reasonable size: a FIFO would block, and a huge file is no plan
+  text = readRegularText(file, { option: 'plan', what: 'plan', maxBytes: MAX_JSON_FILE_BYTES });
   let j: unknown;
   try {
     j = JSON.parse(text);

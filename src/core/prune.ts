@@ -20,6 +20,7 @@ import { cloneModel, modelFiles } from './formats/index.js';
 import { encodeOnnx, saveOnnx } from './formats/onnx/save.js';
 import type { Model } from './ir/graph.js';
 import { RECIPE_KIND, RECIPE_VERSION } from './plan/plan.js';
+import { checkRecipeFields } from './plan/recipe-check.js';
 import type { TaskOptions } from './progress.js';
 import { writePruneReports, reportPaths } from './report/prune-report.js';
 import { computeShapes, runtimeInputs } from './shapes/index.js';
@@ -65,6 +66,7 @@ export function checkPruneOptions(opts: PruneOptions): void {
     if (v !== undefined && !(Number.isInteger(v) && v >= (k === 'latencyRuns' ? 0 : 1))) throw invalid(k, `expects a whole number${k === 'latencyRuns' ? '' : ' ≥ 1'}, got ${v}`);
   }
   if (opts.labels && !opts.data) throw invalid('labels', 'labels need data to go with them');
+  if (opts.recipe !== undefined) checkRecipeFields(opts.recipe);
 }
 
 /** Resolves what to remove: plan keys (group ids or layer names), kept counts, or one ratio for every group. */

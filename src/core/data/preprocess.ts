@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import type { ImagePreprocess } from '../../shared/types.js';
-import { invalid } from '../errors.js';
+import { invalid, PruneLensError } from '../errors.js';
+import { MAX_JSON_FILE_BYTES } from '../limits.js';
+import { readRegularText } from '../util/files.js';
 import type { Model } from '../ir/graph.js';
 
 /**
@@ -18,8 +20,9 @@ export function parsePreprocess(spec: string | undefined): Partial<ImagePreproce
   let entries: [string, unknown][];
   if (spec.trim().endsWith('.json') || fs.existsSync(spec)) {
     try {
-      entries = Object.entries(JSON.parse(fs.readFileSync(spec, 'utf8')) as Record<string, unknown>);
+      entries = Object.entries(JSON.parse(readRegularText(spec, { option: 'preprocess', what: 'preprocessing file', maxBytes: MAX_JSON_FILE_BYTES })) as Record<string, unknown>);
     } catch (e) {
+      if (e instanceof PruneLensError) throw e;
       throw invalid('preprocess', `${spec}: not a readable JSON object (${(e as Error).message})`);
     }
   } else {

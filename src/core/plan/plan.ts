@@ -2,9 +2,10 @@
  * Pruning plans: sensitivity curves and criteria → per-group channel choices that meet a target, with warnings,
  * saved as a versioned recipe that `prune` replays to the same file.
  */
-import * as fs from 'node:fs';
 import type { CriterionName, PlanSettingsInput, PlanTarget, PlanWarning, Recipe, ScanResult } from '../../shared/types.js';
 import type { Analysis } from '../analysis.js';
+import { MAX_JSON_FILE_BYTES } from '../limits.js';
+import { readRegularText } from '../util/files.js';
 import { measureLatency } from '../cost/latency.js';
 import { needsData, scoreGroup } from '../criteria/index.js';
 import { loadCalibration } from '../data/calibration.js';
@@ -201,8 +202,9 @@ export function taskOf(a: Analysis): string | undefined {
 export function readScan(file: string): ScanResult {
   let j: ScanResult;
   try {
-    j = JSON.parse(fs.readFileSync(file, 'utf8')) as ScanResult;
+    j = JSON.parse(readRegularText(file, { option: 'scan', what: 'scan result', maxBytes: MAX_JSON_FILE_BYTES })) as ScanResult;
   } catch (e) {
+    if (e instanceof PruneLensError) throw e;
     throw new PruneLensError(`${file}: not a readable scan result (${(e as Error).message})`, { option: 'scan' });
   }
   if (!j || !Array.isArray(j.targets) || !j.model?.sha256 || !j.settings) throw new PruneLensError(`${file}: not a prunelens scan result (make one with scan and save it)`, { option: 'scan' });

@@ -82,10 +82,57 @@ export async function createSession(source: Model | Uint8Array | string, opts: S
   }
 }
 
-/** ONNX Runtime's message, first line, without its source-file prefix. */
+/**
+ * ONNX Runtime's message as one short line: its first line, without the wrappers ("Load model from … failed:",
+ * "[ONNXRuntimeError] : 1 : FAIL :"), the C++ source locations and function signatures, and cut after the sentence
+ * that says what is wrong.
+ */
 export function firstLine(e: unknown): string {
-  const msg = String((e as Error)?.message ?? e).split('\n')[0].trim();
-  return msg.replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/, '').replace(/^[\w/.-]+\.(cc|h):\d+\s+[\w:<>~ ]+\)?\s*/, '');
+  let msg = String((e as Error)?.message ?? e).split('\n')[0].trim();
+  for (let before = ''; before !== msg; ) {
+    before = msg;
+    msg = msg
+      .replace(/^Load model from .*? failed:\s*/, '')
+      .replace(/^Exception during initialization:\s*/, '')
+      .replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/, '')
+      .trim();
+    msg = stripSourceLocation(msg);
+  }
+  return shorten(msg);
+}
+
+/** `path/file.cc:123 ns::Function(const T&, …) message` → `message`. */
+function stripSourceLocation(msg: string): string {
+  const m = /^[\w/.~-]+\.(?:cc|cpp|h|hpp):\d+\s+/.exec(msg);
+  if (!m) return msg;
+  let rest = msg.slice(m[0].length);
+  // the function: a name up to its parameter list, whose parentheses are balanced
+  const open = rest.indexOf('(');
+  if (open >= 0 && /^[\w:<>~*&, ]*$/.test(rest.slice(0, open))) {
+    let depth = 0;
+    for (let i = open; i < rest.length; i++) {
+      if (rest[i] === '(') depth++;
+      else if (rest[i] === ')' && --depth === 0) {
+        rest = rest.slice(i + 1).replace(/^\s*(const\s*)?/, '');
+        break;
+      }
+    }
+  } else {
+    rest = rest.replace(/^[\w:<>~]+\s+/, '');
+  }
+  return rest.trim();
+}
+
+/** Whole sentences up to about 200 characters. */
+function shorten(msg: string): string {
+  if (msg.length <= 240) return msg;
+  const sentences = msg.match(/[^.!?]+[.!?]+(\s|$)/g) ?? [msg];
+  let out = '';
+  for (const s of sentences) {
+    if (out && out.length + s.length > 200) break;
+    out += s;
+  }
+  return out.trim() || `${msg.slice(0, 200)}…`;
 }
 
 /** What the failing node and the feeds were, as one line. */
@@ -97,6 +144,7 @@ function runFailure(e: unknown, label: string, feeds: Feeds): PruneLensError {
   const statuses = [...raw.matchAll(/Status Message:\s*([^\n]*)/g)];
   let status = statuses.length ? statuses[statuses.length - 1][1] : firstLine(e);
   status = status.replace(/^Non-zero status code returned while running.*?Status Message:\s*/, '');
+  status = firstLine(status);
   const fed = Object.entries(feeds).map(([k, t]) => {
     const dims = t.dims.length ? t.dims.join('x') : 'scalar';
     const scalar = t.size === 1 && t.type !== 'float32' && t.type !== 'float16' ? ` = ${String((t.data as ArrayLike<unknown>)[0])}` : '';

@@ -15,7 +15,10 @@ import { parsePreprocess } from '../data/preprocess.js';
 import { invalid, PruneLensError, throwIfCancelled } from '../errors.js';
 import type { TaskOptions } from '../progress.js';
 import { createSession, ort, type Session } from '../runtime/ort.js';
+import { MAX_JSON_FILE_BYTES } from '../limits.js';
 import { writeTextAtomic } from '../util/atomic.js';
+import { readRegularText } from '../util/files.js';
+import { trimCache } from './cache-trim.js';
 import { sha256 } from '../util/hash.js';
 import { buildInstrumented } from './instrument.js';
 import { batchJobs, groupJobs, layerJobs, type Job, type Step } from './jobs.js';
@@ -300,7 +303,7 @@ export async function scan(a: Analysis, opts: ScanOptions = {}): Promise<ScanRes
 /** A cached result, or nothing when the entry is missing or damaged (a damaged entry is a miss, never a failure). */
 function readCached(file: string): ScanResult | undefined {
   try {
-    const hit = JSON.parse(fs.readFileSync(file, 'utf8')) as ScanResult;
+    const hit = JSON.parse(readRegularText(file, { maxBytes: MAX_JSON_FILE_BYTES })) as ScanResult;
     const ok = hit && hit.version === SCAN_VERSION && Array.isArray(hit.targets) && hit.settings && Array.isArray(hit.settings.ratios) &&
       hit.targets.every((t) => Array.isArray(t?.points)) && hit.model && typeof hit.model.sha256 === 'string' && hit.timing;
     if (!ok) return undefined;
@@ -317,6 +320,7 @@ function writeCached(file: string, result: ScanResult): void {
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     writeTextAtomic(file, JSON.stringify(result), { overwrite: true });
+    trimCache(path.dirname(file));
   } catch { /* unwritable cache: the result is returned anyway */ }
 }
 
