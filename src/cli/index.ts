@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-import { main } from './main.js';
+import { shouldSupervise, supervise } from './supervise.js';
 
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+const argv = process.argv.slice(2);
+if (shouldSupervise(argv)) {
+  // the work runs in a child process this one watches (supervise.ts); the engine is not even loaded here
+  process.exitCode = await supervise(argv, process.argv[1]);
+} else {
+  const { main } = await import('./main.js');
+  process.exitCode = await main(argv);
+}

@@ -10,6 +10,7 @@ import { runPlan } from './plan.js';
 import { runBench } from './bench.js';
 import { runServe } from './serve.js';
 import { version } from './version.js';
+import { connectToSupervisor, onSupervisorCancel } from './engine-child.js';
 
 
 /** Ctrl-C aborts the running job cleanly (no partial files); a second Ctrl-C exits at once. */
@@ -19,6 +20,8 @@ function interruptSignal(): AbortSignal {
     controller.abort();
     process.once('SIGINT', () => process.exit(130));
   });
+  // the supervisor's cancel (see supervise.ts): Ctrl-C sent to it alone, or it went away
+  onSupervisorCancel(() => controller.abort());
   return controller.signal;
 }
 
@@ -168,6 +171,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  connectToSupervisor();
   const program = buildProgram();
   const debug = argv.includes('--debug');
   try {

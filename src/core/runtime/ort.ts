@@ -15,9 +15,30 @@ export interface SessionOptions {
   /** Graph optimisations: 'all' for timing real latency, 'basic' for probing intermediate values. */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   externalDataDir?: string;
+  /** How messages name the model when it is given as bytes. */
+  label?: string;
 }
 
 export type Feeds = Record<string, ort.Tensor>;
+
+let activityListener: ((what: string) => void) | undefined;
+let lastActivity = '';
+
+/**
+ * Tells `fn` what ONNX Runtime is about to do, whenever that changes ("running m.onnx with inputs x=1x3x224x224"):
+ * its calls block the JavaScript thread, so a supervising process can name what was running if it has to stop it.
+ */
+export function onRuntimeActivity(fn: (what: string) => void): void {
+  activityListener = fn;
+}
+
+function activity(what: string): void {
+  if (!activityListener || what === lastActivity) return;
+  lastActivity = what;
+  activityListener(what);
+}
+
+const describeFeeds = (feeds: Feeds) => Object.entries(feeds).map(([k, t]) => `${k}=${t.dims.length ? t.dims.join('x') : 'scalar'}`).join(', ');
 
 /**
  * An ONNX Runtime session whose failures are PruneLensErrors: one line naming the node, the inputs it was fed (shapes,
@@ -35,6 +56,7 @@ export class Session {
   }
 
   async run(feeds: Feeds, fetches?: readonly string[]): Promise<ort.InferenceSession.ReturnType> {
+    activity(`ONNX Runtime was running ${this.label} with inputs ${describeFeeds(feeds)}`);
     try {
       return await (fetches ? this.inner.run(feeds, fetches) : this.inner.run(feeds));
     } catch (e) {
@@ -67,13 +89,14 @@ export async function createSession(source: Model | Uint8Array | string, opts: S
     label = path.basename(source);
   } else if (source instanceof Uint8Array) {
     input = source;
-    label = 'the model';
+    label = opts.label ?? 'the model';
   } else {
     input = encodeOnnx(source);
     label = source.path ? path.basename(source.path) : 'the model';
     if (!dir && source.path) dir = path.dirname(source.path);
   }
   if (dir && typeof input !== 'string') options.extra = { session: { model_external_initializers_file_folder_path: dir } };
+  activity(`ONNX Runtime was loading ${label}`);
   try {
     const s = typeof input === 'string' ? await ort.InferenceSession.create(input, options) : await ort.InferenceSession.create(input, options);
     return new Session(s, label);

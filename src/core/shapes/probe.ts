@@ -32,7 +32,7 @@ export async function probeShapes(model: Model, inputs: Record<string, number[]>
     graph.output = saved;
   }
   // a failure is one line naming the node and the inputs (from the session)
-  const session = await createSession(bytes, { optimization: 'disabled', externalDataDir: model.path ? path.dirname(model.path) : undefined });
+  const session = await createSession(bytes, { optimization: 'disabled', externalDataDir: model.path ? path.dirname(model.path) : undefined, label: model.path ? path.basename(model.path) : undefined });
   let results: Record<string, { dims: readonly number[]; type: string }>;
   try {
     results = await session.run(syntheticFeeds(model, inputs, 1, values));

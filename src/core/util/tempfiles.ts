@@ -18,12 +18,20 @@ const PATTERN = /^\..+\.prunelens-(\d+)-[0-9a-f]{8}\.tmp$/;
 /** A stale temporary file must be at least this old, so a live writer on another machine sharing the folder is spared. */
 const STALE_MS = 60_000;
 
+let listener: ((file: string, done: boolean) => void) | undefined;
+
+/** Tells `fn` of every temporary file made (done false) and of each one published or removed (done true). */
+export function onTempFile(fn: (file: string, done: boolean) => void): void {
+  listener = fn;
+}
+
 /** A new temporary path beside `target`, registered for removal at exit. */
 export function tempPathFor(target: string): string {
   const dir = path.dirname(path.resolve(target));
   sweepStale(dir);
   const tmp = path.join(dir, `.${path.basename(target)}.prunelens-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   live.add(tmp);
+  listener?.(tmp, false);
   if (!hooked) {
     hooked = true;
     process.on('exit', removeLiveTempFiles);
@@ -34,6 +42,7 @@ export function tempPathFor(target: string): string {
 /** The temporary file became the target (or was removed): no longer ours to clean up. */
 export function forgetTemp(tmp: string): void {
   live.delete(tmp);
+  listener?.(tmp, true);
 }
 
 /** Removes a temporary file, quietly. */
@@ -41,7 +50,7 @@ export function removeTemp(tmp: string): void {
   try {
     fs.unlinkSync(tmp);
   } catch { /* never created, or already gone */ }
-  live.delete(tmp);
+  forgetTemp(tmp);
 }
 
 /** Removes every temporary file this process still has open (at exit, or before a forced exit). */
