@@ -20,7 +20,7 @@ import * as os from 'node:os';
 export const ENGINE_ENV = 'PRUNELENS_ENGINE_CHILD';
 /** How long a cancelled engine may take to stop by itself. */
 export const GRACE_MS = 1500;
-const WATCH_MS = 200;
+const WATCH_MS = 100;
 
 /** Messages the engine child sends here. */
 export type ChildMessage = { kind: 'temp'; file: string; done?: boolean } | { kind: 'activity'; what: string };

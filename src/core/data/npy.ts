@@ -137,7 +137,8 @@ async function readNpz(file: string): Promise<Map<string, NpyArray>> {
 /** The uncompressed size an entry's directory record declares (JSZip keeps it on the entry it read). */
 function declaredSize(entry: JSZip.JSZipObject): number {
   const n = (entry as unknown as { _data?: { uncompressedSize?: number } })._data?.uncompressedSize;
-  return typeof n === 'number' && n >= 0 ? n : MAX_DATA_FILE_BYTES;
+  // JSZip reads the 32-bit field as a signed number: 2 GB and more come out negative
+  return typeof n === 'number' ? (n < 0 ? n + 2 ** 32 : n) : MAX_DATA_FILE_BYTES;
 }
 
 interface ZipStream {
