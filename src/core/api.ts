@@ -32,6 +32,8 @@ import { sparsifyModel, checkSparsity } from './sparse.js';
 import { compareCriteria } from './criteria/compare.js';
 import { needsData } from './criteria/index.js';
 import { checkOutputs, refuseInputs } from './util/outputs.js';
+import { readRegularText } from './util/files.js';
+import { MAX_JSON_FILE_BYTES } from './limits.js';
 import { modelFiles } from './formats/index.js';
 import type { Sparsity } from './surgery/sparsify.js';
 
@@ -346,7 +348,8 @@ export async function evaluateFile(
 /** The original a pruned variant came from, as its report (`NAME.report.json` beside it) records. */
 function referenceOf(file: string): string | undefined {
   try {
-    const r = JSON.parse(fs.readFileSync(reportPaths(file).json, 'utf8')) as { input?: string };
+    // a regular file only: a FIFO in its place would block
+    const r = JSON.parse(readRegularText(reportPaths(file).json, { maxBytes: MAX_JSON_FILE_BYTES })) as { input?: string };
     return r.input && fs.existsSync(r.input) ? r.input : undefined;
   } catch {
     return undefined;
