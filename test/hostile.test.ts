@@ -20,6 +20,13 @@ import {
 } from './helpers/hostile-corpus.js';
 import { HAVE_TIME, probe, snapshot, type ProbeOptions, type ProbeResult } from './helpers/probe.js';
 import { ort } from '../src/core/runtime/ort.js';
+import { create } from '@bufbuild/protobuf';
+import { NodeProtoSchema } from 'onnx-buf';
+import { decodeOnnx } from '../src/core/formats/onnx/load.js';
+import { saveOnnx } from '../src/core/formats/onnx/save.js';
+import { tensor, valueInfo } from './helpers/onnx-builder.js';
+
+const f32Values = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.cos(i));
 
 const root = tmpdir('prunelens-hostile-');
 const OUT = path.join(root, 'out');
@@ -416,6 +423,29 @@ describe("the user's files", { concurrency: CONCURRENCY }, () => {
     const x = new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]);
     assert.ok((await runOnce(out, { input: x })).logits, 'the winner is a whole model');
     assert.deepEqual(fs.readdirSync(OUT).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+  });
+
+  it('prune --force over OUT and its data file replaces them as a pair: the old pair until the new one is whole', async (t) => {
+    // a big constant of its own branch stays external in the output, so OUT has a data file
+    const m = smallNet();
+    const g = m.graph!;
+    g.initializer.push(tensor('table', [64, 64], f32Values(64 * 64)));
+    g.node.push(create(NodeProtoSchema, { name: 'side', opType: 'Relu', input: ['table'], output: ['side_out'] }));
+    g.output.push(valueInfo('side_out', 'float32', [64, 64]));
+    const ext = path.join(root, 'pair-src');
+    fs.mkdirSync(ext);
+    saveOnnx(decodeOnnx(bytes(m), path.join(ext, 'm.onnx')), path.join(ext, 'm.onnx'), { externalData: 'always' });
+    const dir = path.join(root, 'pair-out');
+    fs.mkdirSync(dir);
+    const out = path.join(dir, 'p.onnx');
+    await run(t, ['prune', path.join(ext, 'm.onnx'), '--ratio', '0.5', '-o', out, '--latency-runs', '0'], { code: 0, keep: [ext] });
+    assert.ok(fs.existsSync(`${out}.data`));
+    await run(t, ['prune', path.join(ext, 'm.onnx'), '--ratio', '0.25', '-o', out, '--latency-runs', '0', '--force'], { code: 0, keep: [ext] });
+    const data = fs.readdirSync(dir).filter((f) => f.endsWith('.data'));
+    assert.equal(data.length, 1, `one data file, the new one: ${data}`);
+    assert.match(data[0], /^p\.onnx\.[0-9a-f]{8}\.data$/, 'a fresh name; the old p.onnx.data is gone');
+    const x = new ort.Tensor('float32', new Float32Array(3 * 64), [1, 3, 8, 8]);
+    assert.deepEqual((await runOnce(out, { x }, dir)).side_out.dims, [64, 64]);
   });
 
   it('stale temporary files of our naming are swept when a folder is written again; others are kept', async (t) => {

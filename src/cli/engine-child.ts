@@ -13,8 +13,14 @@ function send(m: ChildMessage): void {
   } catch { /* the supervisor is gone */ }
 }
 
-/** Connects to the supervisor, if there is one; the IPC channel does not keep the process alive. */
+/**
+ * Connects to the supervisor, if there is one; the IPC channel does not keep the process alive. SIGTERM and SIGHUP
+ * (the supervisor's, or a client's stopping `serve`) end the process through process.exit, so the temporary files it
+ * has open are removed on the way out.
+ */
 export function connectToSupervisor(): void {
+  process.once('SIGTERM', () => process.exit(143));
+  process.once('SIGHUP', () => process.exit(129));
   if (!supervised()) return;
   process.channel?.unref();
   onTempFile((file, done) => send({ kind: 'temp', file, done }));

@@ -457,7 +457,7 @@ export function saveVariant(v: Variant, out: string, opts: SaveOptions = {}): Sa
   checkOutputs(variantOutputs(out, opts), { overwrite: opts.overwrite, protect: v.inputs });
   const batch = new OutputBatch({ overwrite: opts.overwrite });
   try {
-    const saved = saveOnnx(v.model, out, { batch });
+    const saved = saveOnnx(v.model, out, { batch, overwrite: opts.overwrite });
     const result: SaveResult = { path: path.resolve(out), bytes: saved.bytes, ...(saved.dataFile ? { dataFile: saved.dataFile, dataBytes: saved.dataBytes } : {}) };
     v.report.output = result.path;
     v.report.after.bytes = saved.bytes + (saved.dataBytes ?? 0);
