@@ -136,6 +136,16 @@ describe('hostile models', { concurrency: CONCURRENCY }, () => {
     assert.deepEqual(opened, [], 'neither the symlink nor its target was opened');
   });
 
+  it('a model handed straight to ONNX Runtime (eval --reference) is checked by the loader first', async (t) => {
+    const m = smallNet({ input: ['N', 3, 8, 8] });
+    externalize(firstWeight(m), { location: 'weights.bin' });
+    const ref = modelDir(root, 'symlink-reference', m, (d) => fs.symlinkSync(SECRET, path.join(d, 'weights.bin')));
+    const net = modelDir(root, 'reference-user', smallNet({ input: ['N', 3, 8, 8] }));
+    const x = path.join(net.dir, 'x.npy');
+    fs.writeFileSync(x, npy('<f4', [2, 3, 8, 8], f32(2 * 192)));
+    await run(t, ['eval', net.model, '--data', x, '--reference', ref.model], { message: /points outside the model's folder/, keep: [ref.dir, secretDir] });
+  });
+
   it('locations that climb out of the folder or are absolute are refused', async (t) => {
     for (const [name, location] of [['dotdot', '../secret/secret.bin'], ['absolute', SECRET]]) {
       const m = smallNet();

@@ -2,7 +2,9 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { PruneLensError } from '../errors.js';
 import type { Model } from '../ir/graph.js';
+import { decodeOnnx } from '../formats/onnx/load.js';
 import { encodeOnnx } from '../formats/onnx/save.js';
+import { readRegular } from '../util/files.js';
 
 export { ort };
 
@@ -82,11 +84,15 @@ export async function createSession(source: Model | Uint8Array | string, opts: S
     logSeverityLevel: 4,
   };
   let dir = opts.externalDataDir;
-  let input: Uint8Array | string;
+  let input: Uint8Array;
   let label: string;
   if (typeof source === 'string') {
-    input = source;
+    // through our loader, never straight to ONNX Runtime: its external data is checked (inside the model's folder, a
+    // regular file, sizes that match) before ONNX Runtime reads a byte of it
+    const model = decodeOnnx(readRegular(source, { what: 'model file', code: 'bad-model' }), source);
+    input = encodeOnnx(model);
     label = path.basename(source);
+    dir ??= path.dirname(path.resolve(source));
   } else if (source instanceof Uint8Array) {
     input = source;
     label = opts.label ?? 'the model';
@@ -95,10 +101,10 @@ export async function createSession(source: Model | Uint8Array | string, opts: S
     label = source.path ? path.basename(source.path) : 'the model';
     if (!dir && source.path) dir = path.dirname(source.path);
   }
-  if (dir && typeof input !== 'string') options.extra = { session: { model_external_initializers_file_folder_path: dir } };
+  if (dir) options.extra = { session: { model_external_initializers_file_folder_path: dir } };
   activity(`ONNX Runtime was loading ${label}`);
   try {
-    const s = typeof input === 'string' ? await ort.InferenceSession.create(input, options) : await ort.InferenceSession.create(input, options);
+    const s = await ort.InferenceSession.create(input, options);
     return new Session(s, label);
   } catch (e) {
     throw new PruneLensError(`ONNX Runtime cannot load ${label}: ${firstLine(e)}`, { code: 'runtime-failed', cause: e });
