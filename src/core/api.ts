@@ -57,7 +57,7 @@ export { COST_BASIS } from './cost/cost.js';
 export { writeTextAtomic } from './util/atomic.js';
 export { checkOutputs, refuseInputs, sameFile, writeTextFiles } from './util/outputs.js';
 export { readRegularText } from './util/files.js';
-export { onTempFile, removeLiveTempFiles } from './util/tempfiles.js';
+export { onTempFile } from './util/tempfiles.js';
 export { onRuntimeActivity } from './runtime/ort.js';
 export { MAX_JSON_FILE_BYTES } from './limits.js';
 
