@@ -206,13 +206,15 @@ export class ModelSession {
     const method = opts.method ?? 'magnitude';
     checkSparsity(s, method);
     const a = this.analysis;
+    checkOutputs([out], { overwrite: opts.overwrite, protect: [...modelFiles(a.model), opts.data, opts.labels] });
+    if (method !== 'magnitude') a.assertRunFits(`sparsifying by ${method}`, { samples: 1 });
     const data = opts.data
       ? await loadCalibration(a.model, a.shapes.inputs, {
         data: opts.data, labels: opts.labels, samples: opts.samples ?? Infinity, seed: opts.seed,
         preprocess: typeof opts.preprocess === 'string' ? parsePreprocess(opts.preprocess) : opts.preprocess,
       })
       : undefined;
-    return sparsifyModel(a, out, s, { ...opts, method, data });
+    return sparsifyModel(a, out, s, { ...opts, method, data, batch: a.samplesPerRun(64) });
   }
 
   /**
@@ -221,6 +223,7 @@ export class ModelSession {
    */
   async compareCriteria(criteria: CriterionName[], opts: TaskOptions & { ratio?: number; data?: string; labels?: string; preprocess?: ScanSettingsInput['preprocess']; samples?: number; seed?: number } = {}): Promise<CriteriaComparison> {
     const a = this.analysis;
+    if (criteria.some((c) => needsData(c))) a.assertRunFits('computing the data criteria', { samples: 1 });
     const data = criteria.some((c) => needsData(c))
       ? await loadCalibration(a.model, a.shapes.inputs, {
         data: opts.data, labels: opts.labels, samples: opts.samples ?? 64, seed: opts.seed, inputValues: a.givenValues,

@@ -35,7 +35,7 @@ const NOTE = 'Zeroed weights keep every tensor dense: the file is no smaller and
  */
 export async function sparsifyModel(
   a: Analysis, out: string, s: Sparsity,
-  opts: TaskOptions & { method?: SparsityMethod; data?: CalibrationSet; seed?: number; overwrite?: boolean } = {},
+  opts: TaskOptions & { method?: SparsityMethod; data?: CalibrationSet; seed?: number; overwrite?: boolean; batch?: number } = {},
 ): Promise<SparsityReport> {
   const method = opts.method ?? 'magnitude';
   checkSparsity(s, method);
@@ -49,7 +49,7 @@ export async function sparsifyModel(
   if (method !== 'magnitude') {
     if (!split) throw invalid('data', `${method} chooses weights from calibration data: give --data`);
     const r = await sparsifyWithData(copy, a.shapes.inputs, split.fit, s, method, {
-      seed: opts.seed, signal: opts.signal,
+      seed: opts.seed, signal: opts.signal, batch: opts.batch,
       onLayer: (i, n) => opts.onProgress?.({ phase: 'sparsify', done: i, total: n, message: method }),
     });
     layers = r.layers;

@@ -60,7 +60,7 @@ function handled(model: Model, method: DataSparsityMethod) {
 /** Sparsifies the layers it handles of `model` in place; returns what it did and which weight tensors it did. */
 export async function sparsifyWithData(
   model: Model, inputs: Record<string, number[]>, data: CalibrationSet, s: Sparsity, method: DataSparsityMethod,
-  opts: { seed?: number; signal?: AbortSignal; onLayer?: (done: number, total: number) => void } = {},
+  opts: { seed?: number; signal?: AbortSignal; batch?: number; onLayer?: (done: number, total: number) => void } = {},
 ): Promise<{ layers: SparseLayer[]; weights: Set<string> }> {
   const g = model.graph;
   const shapes = await computeShapes(model, inputs);
@@ -72,7 +72,7 @@ export async function sparsifyWithData(
     opts.onLayer?.(li, todo.length);
     if (weights.has(node.inputs[1])) continue;
     const w = ownConstant(g, node, 1);
-    const x = (await capture(model, shapes, [node.inputs[0]], data, { signal: opts.signal })).get(node.inputs[0])!;
+    const x = (await capture(model, shapes, [node.inputs[0]], data, { signal: opts.signal, batch: opts.batch })).get(node.inputs[0])!;
     const r = rng((opts.seed ?? 1) * 131 + li);
     let A: Float32Array;
     let m: number;
