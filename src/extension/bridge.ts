@@ -1,0 +1,149 @@
+/**
+ * One webview's link to the engine and to VS Code: routes each `call` to the engine (with the model's id and the
+ * settings' defaults filled in) or to a host method (dialogs, files), streams progress, honours `cancel`, and turns
+ * failures into one sentence. It holds no model data and does no maths.
+ */
+import * as vscode from 'vscode';
+import type { EngineMethods } from '../shared/protocol.js';
+import type { CallError, CallMethod, HostMethods, InitMessage, ModelRef, PanelAction, PanelTab, ResolvedSettings, SidebarGroup, ToHost, ToWebview, WebviewEngineMethod } from '../shared/webview.js';
+import { EngineError, type RequestOptions } from './engine-client.js';
+import { HostActions } from './host-actions.js';
+import type { ModelStore } from './models.js';
+import { resolveSettings, settingFor } from './settings.js';
+
+export interface BridgeDeps {
+  models: ModelStore;
+  actions: HostActions;
+  /** Where scans are cached between sessions (the extension's global storage). */
+  cacheDir: string;
+  /** The panel reported its groups (for the Layer Sensitivity view). */
+  onSidebar?: (model: ModelRef, groups: SidebarGroup[], scanned: boolean) => void;
+  onSelected?: (model: ModelRef, group: number | null) => void;
+  log: (line: string) => void;
+}
+
+export function modelRef(uri: vscode.Uri): ModelRef {
+  return { uri: uri.toString(), path: uri.fsPath, name: uri.path.split('/').pop() ?? uri.fsPath };
+}
+
+export class WebviewBridge implements vscode.Disposable {
+  readonly model: ModelRef;
+  private readonly inflight = new Map<number, AbortController>();
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private ready = false;
+  private queued: ToWebview[] = [];
+  private init?: InitMessage;
+
+  constructor(
+    private readonly webview: vscode.Webview,
+    readonly uri: vscode.Uri,
+    private readonly mode: InitMessage['mode'],
+    private readonly deps: BridgeDeps,
+  ) {
+    this.model = modelRef(uri);
+    this.subscriptions.push(
+      webview.onDidReceiveMessage((m: ToHost) => this.receive(m)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('prunelens', uri)) this.post({ type: 'settings', settings: this.settings() });
+      }),
+    );
+  }
+
+  /** (Re)starts the view: sent when the webview says it is ready. */
+  start(action?: PanelAction, tab?: PanelTab): void {
+    this.init = { type: 'init', mode: this.mode, model: this.model, settings: this.settings(), ...(action ? { action } : {}), ...(tab ? { tab } : {}) };
+    if (this.ready) this.post(this.init);
+  }
+
+  post(msg: ToWebview): void {
+    if (!this.ready && msg.type !== 'init') {
+      this.queued.push(msg);
+      return;
+    }
+    void this.webview.postMessage(msg);
+  }
+
+  dispose(): void {
+    for (const c of this.inflight.values()) c.abort();
+    this.inflight.clear();
+    for (const s of this.subscriptions) s.dispose();
+  }
+
+  settings(): ResolvedSettings {
+    return resolveSettings(this.uri);
+  }
+
+  private receive(m: ToHost): void {
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        if (this.init) this.post(this.init);
+        for (const q of this.queued.splice(0)) this.post(q);
+        return;
+      case 'call':
+        void this.call(m.id, m.method, m.params, m.progress === true);
+        return;
+      case 'cancel':
+        this.inflight.get(m.id)?.abort();
+        return;
+      case 'sidebar':
+        this.deps.onSidebar?.(this.model, m.groups, m.scanned);
+        return;
+      case 'selected':
+        this.deps.onSelected?.(this.model, m.group);
+        return;
+      case 'log':
+        this.deps.log(`[webview] ${m.message}`);
+        return;
+    }
+  }
+
+  private async call(id: number, method: CallMethod, params: unknown, progress: boolean): Promise<void> {
+    const controller = new AbortController();
+    this.inflight.set(id, controller);
+    try {
+      const result = method.startsWith('host.')
+        ? await this.host(method as keyof HostMethods, params)
+        : await this.engine(method as WebviewEngineMethod, params, controller.signal, progress ? (value) => this.post({ type: 'progress', id, value }) : undefined);
+      this.post({ type: 'result', id, result });
+    } catch (e) {
+      this.post({ type: 'error', id, error: toCallError(e) });
+    } finally {
+      this.inflight.delete(id);
+    }
+  }
+
+  private async engine(method: WebviewEngineMethod, params: unknown, signal: AbortSignal, onProgress?: RequestOptions['onProgress']): Promise<unknown> {
+    const file = this.model.path;
+    const p = (params ?? {}) as Record<string, unknown>;
+    if (method === 'open') return this.deps.models.summary(file, { signal, onProgress });
+    const s = this.settings();
+    const scanSettings = {
+      ...(s.data ? { data: s.data } : {}), ...(s.labels ? { labels: s.labels } : {}), ...(s.preprocess ? { preprocess: s.preprocess } : {}),
+      samples: s.samples, ratios: s.ratios, criterion: s.criterion, ...(s.threads > 0 ? { threads: s.threads } : {}), cacheDir: this.deps.cacheDir,
+    };
+    const defaults: Partial<Record<WebviewEngineMethod, Record<string, unknown>>> = {
+      scan: scanSettings,
+      plan: { target: s.target, strategy: s.strategy, maxRatio: s.maxRatio, roundTo: s.roundTo, criterion: s.criterion, scanSettings },
+      prune: {
+        criterion: s.criterion, ...(s.data ? { data: s.data } : {}), ...(s.labels ? { labels: s.labels } : {}), ...(s.preprocess ? { preprocess: s.preprocess } : {}),
+        latencyRuns: s.latencyRuns, ...(s.threads > 0 ? { threads: s.threads } : {}),
+      },
+      estimate: { criterion: s.criterion },
+    };
+    const merged = { ...defaults[method], ...p };
+    return this.deps.models.call(file, method as Exclude<WebviewEngineMethod, 'open'>, merged as Omit<EngineMethods[typeof method]['params'], 'modelId'>, { signal, onProgress });
+  }
+
+  private host<M extends keyof HostMethods>(method: M, params: unknown): Promise<HostMethods[M]['result']> {
+    return this.deps.actions.run(method, params as HostMethods[M]['params'], this);
+  }
+}
+
+export function toCallError(e: unknown): CallError {
+  if (e instanceof EngineError) {
+    const setting = settingFor(e.error.option);
+    return { ...e.error, ...(setting ? { setting } : {}) };
+  }
+  return { message: e instanceof Error ? e.message : String(e), code: 'internal' };
+}

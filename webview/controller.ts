@@ -1,0 +1,311 @@
+/**
+ * The panel's intents: what a button, a drag or a click asks for, turned into calls to the host and state changes.
+ * Every call goes through `run`, which records its loading, progress and error state for the views to show.
+ */
+import type { ProgressValue } from '../src/shared/protocol.js';
+import type { Recipe } from '../src/shared/types.js';
+import type { InitMessage, PanelAction, PanelTab } from '../src/shared/webview.js';
+import { CallFailed, type Call, type Host } from './host.js';
+import { record, redo, undo } from './ratios/history.js';
+import { currentWarnings, editorRows, keepOfPlan } from './ratios/rows.js';
+import { sidebarRows } from './sidebar.js';
+import type { Keep, Store, TaskName } from './store.js';
+
+const NEEDS_SCAN = new Set(['sensitivity', 'ensemble']);
+
+export class Controller {
+  private readonly calls = new Map<TaskName, Call<unknown>>();
+  private estimating = false;
+  private estimateAgain = false;
+  private generation = 0;
+
+  constructor(private readonly host: Host, private readonly store: Store) {}
+
+  /** Runs a call as a named task: loading, progress and error states are kept for the views. */
+  private async run<T>(task: TaskName, call: Call<T>, message?: string): Promise<T | undefined> {
+    this.calls.set(task, call as Call<unknown>);
+    this.store.task(task, { running: true, message });
+    try {
+      const result = await call.result;
+      if (this.calls.get(task) === call) this.store.task(task, undefined);
+      return result;
+    } catch (e) {
+      if (this.calls.get(task) !== call) return undefined;
+      const error = e instanceof CallFailed ? e.error : { message: String(e) };
+      this.store.task(task, error.cancelled ? { running: false, message: 'Cancelled.' } : { running: false, error });
+      return undefined;
+    } finally {
+      if (this.calls.get(task) === call) this.calls.delete(task);
+    }
+  }
+
+  private progress(task: TaskName): (v: ProgressValue) => void {
+    return (v) => {
+      if (v.kind !== 'report') return;
+      this.store.task(task, { running: true, message: v.message, percentage: v.percentage, eta: v.eta });
+    };
+  }
+
+  cancel(task: TaskName): void {
+    this.calls.get(task)?.cancel();
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Start, restore, commands
+
+  async start(init: InitMessage): Promise<void> {
+    const gen = ++this.generation;
+    const s = this.store.get();
+    const sameModel = s.model?.uri === init.model.uri;
+    this.store.set({
+      model: init.model, settings: init.settings, ...(init.tab ? { tab: init.tab } : {}),
+      ...(sameModel ? {} : { keep: null, plan: null, edited: false, scanned: false, selected: null, history: { past: [], future: [] }, graphView: { expanded: [], ghosts: true } }),
+      scan: undefined, estimate: undefined, pruned: undefined, graph: undefined, groupInfo: {}, tasks: {},
+    });
+    if (!(await this.open()) || gen !== this.generation) return;
+    const restored = this.store.get();
+    if (init.action) return this.action(init.action);
+    // after a reload: ask again for what was shown (a scan comes from the engine's cache)
+    if (restored.scanned) await this.scan();
+    if (restored.keep) void this.estimate();
+    if (restored.selected !== null) void this.ensureGroup(restored.selected);
+    this.sidebar();
+  }
+
+  private async open(): Promise<boolean> {
+    const summary = await this.run('open', this.host.call('open', {}, this.progress('open')), 'Loading the model…');
+    if (summary) this.store.set({ summary });
+    return summary !== undefined;
+  }
+
+  async action(a: PanelAction): Promise<void> {
+    if (a === 'scan') {
+      this.setTab('sensitivity');
+      await this.scan();
+      return;
+    }
+    this.setTab('ratios');
+    const s = this.store.get();
+    if (NEEDS_SCAN.has(s.strategy) && !s.scan) await this.scan();
+    await this.plan();
+  }
+
+  /** The engine restarted: variants it held are gone; everything else is asked for again. */
+  async restarted(): Promise<void> {
+    this.store.set({ pruned: undefined });
+    if (!this.store.get().summary) return;
+    if (!(await this.open())) return;
+    if (this.store.get().keep) void this.estimate();
+  }
+
+  setTab(tab: PanelTab): void {
+    this.store.set({ tab });
+    if (tab === 'graph') void this.loadGraph();
+  }
+
+  select(group: number | null, from: 'panel' | 'host' = 'panel'): void {
+    this.store.set({ selected: group });
+    if (from === 'panel') this.host.send({ type: 'selected', group });
+    if (group !== null) void this.ensureGroup(group);
+  }
+
+  /** One group's members and couplings, asked for when it is selected. */
+  async ensureGroup(id: number): Promise<void> {
+    if (this.store.get().groupInfo[id]) return;
+    const r = await this.run('group', this.host.call('groups', { ids: [id] }));
+    if (r?.[0]) this.store.set((s) => ({ groupInfo: { ...s.groupInfo, [id]: r[0] } }));
+  }
+
+  async loadGraph(): Promise<void> {
+    const s = this.store.get();
+    if (s.graph || s.tasks.graph?.running) return;
+    const graph = await this.run('graph', this.host.call('graph', {}), 'Reading the graph…');
+    if (graph) this.store.set({ graph });
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Sensitivity
+
+  async scan(): Promise<void> {
+    this.store.task('plan', undefined);
+    const scan = await this.run('scan', this.host.call('scan', {}, this.progress('scan')), 'Starting the scan…');
+    if (!scan) return;
+    this.store.set({ scan, scanned: true });
+    this.sidebar();
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Plans and the ratio editor
+
+  async plan(): Promise<void> {
+    const s = this.store.get();
+    if (NEEDS_SCAN.has(s.strategy) && !s.scan) {
+      await this.scan();
+      if (!this.store.get().scan) return;
+    }
+    const cur = this.store.get();
+    const plan = await this.run('plan', this.host.call('plan', { target: cur.target, strategy: cur.strategy, ...(cur.scan && NEEDS_SCAN.has(cur.strategy) ? { scan: cur.scan } : {}) }, this.progress('plan')), 'Planning…');
+    if (plan) this.usePlan(plan);
+  }
+
+  private usePlan(plan: Recipe): void {
+    this.store.set((s) => ({ plan, keep: keepOfPlan(plan), edited: false, history: s.keep ? record(s.history, s.keep) : s.history }));
+    void this.estimate();
+    this.sidebar();
+  }
+
+  setTarget(target: { kind: 'macs' | 'params' | 'latency'; keep: number }): void {
+    this.store.set({ target });
+  }
+
+  setStrategy(strategy: 'uniform' | 'global' | 'sensitivity' | 'ensemble'): void {
+    this.store.set({ strategy });
+  }
+
+  /** Starts an edit (a drag or a typed value): the state before it goes on the undo stack. */
+  beginEdit(): void {
+    this.store.set((s) => (s.keep ? { history: record(s.history, s.keep) } : {}));
+  }
+
+  /** Sets one group's kept channels (during a drag, many times per edit). */
+  editKeep(group: number, kept: number): void {
+    const s = this.store.get();
+    if (!s.keep || s.keep[group] === kept) return;
+    const keep = { ...s.keep, [group]: kept };
+    this.store.set({ keep, edited: !sameKeep(keep, s.plan ? keepOfPlan(s.plan) : {}) });
+    void this.estimate();
+  }
+
+  /** After an edit: the sidebar follows (not on every pointer move). */
+  endEdit(): void {
+    this.sidebar();
+  }
+
+  undo(): void {
+    this.step(undo);
+  }
+
+  redo(): void {
+    this.step(redo);
+  }
+
+  private step(fn: typeof undo<Keep>): void {
+    const s = this.store.get();
+    if (!s.keep) return;
+    const r = fn(s.history, s.keep);
+    if (!r) return;
+    this.store.set({ keep: r.state, history: r.history, edited: !sameKeep(r.state, s.plan ? keepOfPlan(s.plan) : {}) });
+    void this.estimate();
+    this.sidebar();
+  }
+
+  /** Params, MACs and size for the current keep map; while one is in flight, the latest edit waits for it. */
+  async estimate(): Promise<void> {
+    if (this.estimating) {
+      this.estimateAgain = true;
+      return;
+    }
+    this.estimating = true;
+    try {
+      do {
+        this.estimateAgain = false;
+        const keep = this.store.get().keep;
+        if (!keep) return;
+        const t = performance.now();
+        const estimate = await this.run('estimate', this.host.call('estimate', { keep }));
+        const took = performance.now() - t;
+        if (!estimate) return;
+        this.store.set((s) => {
+          // the engine clamps what a group cannot keep (e.g. a multiple of its blocks): the editor shows what it used
+          const fixed = s.keep === keep && estimate.adjusted.length ? { ...keep, ...Object.fromEntries(estimate.adjusted.map((a) => [String(a.group), a.used])) } : undefined;
+          return { estimate, estimateMs: [...s.estimateMs, took].slice(-200), ...(fixed ? { keep: fixed } : {}) };
+        });
+      } while (this.estimateAgain);
+    } finally {
+      this.estimating = false;
+    }
+  }
+
+  async loadRecipe(): Promise<void> {
+    const recipe = await this.run('recipe', this.host.call('host.loadRecipe', {}));
+    if (recipe) this.usePlan(recipe);
+  }
+
+  async saveRecipe(): Promise<void> {
+    const s = this.store.get();
+    let recipe: Recipe | undefined = !s.edited && s.plan ? s.plan : undefined;
+    // an edited state has no channel lists yet: the engine chooses them (by pruning, which also verifies)
+    if (!recipe) recipe = (await this.prune())?.recipe;
+    if (!recipe) return;
+    await this.run('recipe', this.host.call('host.saveRecipe', { recipe, defaultName: `${this.baseName()}.${this.suffix()}.recipe.json` }));
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Pruning and saving
+
+  /** Prunes the current ratios (the plan's exact channels while unedited), verified; reuses the last variant if current. */
+  async prune(): Promise<{ variantId: string; recipe: Recipe } | undefined> {
+    const s = this.store.get();
+    if (!s.keep) return undefined;
+    const key = JSON.stringify(s.keep);
+    if (s.pruned?.fromKeep === key) return s.pruned;
+    const params = !s.edited && s.plan ? { recipe: s.plan } : { keep: s.keep };
+    const r = await this.run('prune', this.host.call('prune', params, this.progress('prune')), 'Pruning and verifying…');
+    if (!r) return undefined;
+    this.store.set({ pruned: { ...r, fromKeep: key } });
+    return r;
+  }
+
+  async saveVariant(): Promise<void> {
+    const s = this.store.get();
+    const collapses = currentWarnings(s).warnings.filter((w) => w.kind === 'collapse');
+    if (collapses.length) {
+      const ok = await this.run('save', this.host.call('host.confirm', {
+        message: `${collapses.length === 1 ? 'A layer collapses' : `${collapses.length} layers collapse`} in this plan. Save the variant anyway?`,
+        detail: collapses.map((w) => w.message).join('\n'),
+        action: 'Save anyway',
+      }));
+      if (!ok) return;
+    }
+    const pruned = await this.prune();
+    if (!pruned) return;
+    const saved = await this.run('save', this.host.call('host.saveVariant', { variantId: pruned.variantId, defaultName: `${this.baseName()}.${this.suffix()}.onnx` }), 'Saving…');
+    if (saved) this.store.set({ saved });
+  }
+
+  private baseName(): string {
+    return (this.store.get().model?.name ?? 'model').replace(/\.onnx$/i, '');
+  }
+
+  /** `pruned-macs50`: what the variant keeps of the plan's target measure. */
+  private suffix(): string {
+    const s = this.store.get();
+    const kind = s.target.kind === 'params' ? 'params' : 'macs';
+    const ratio = s.estimate ? s.estimate.ratios[kind] : s.target.keep;
+    return `pruned-${kind}${Math.round(100 * ratio)}`;
+  }
+
+  log(message: string): void {
+    this.host.send({ type: 'log', message });
+  }
+
+  async openFile(path: string): Promise<void> {
+    await this.run('save', this.host.call('host.open', { path }));
+  }
+
+  /** Tells the sidebar what to list. */
+  sidebar(): void {
+    const s = this.store.get();
+    if (!s.scan && !s.plan) return;
+    this.host.send({ type: 'sidebar', groups: sidebarRows(s), scanned: !!s.scan });
+  }
+
+  rows() {
+    return editorRows(this.store.get());
+  }
+}
+
+function sameKeep(a: Keep, b: Keep): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}

@@ -1,0 +1,70 @@
+/** The Sensitivity tab: run or cancel a scan, the settings it used, its curves and its heatmap. */
+import type { Controller } from '../controller.js';
+import { clear, h } from '../dom.js';
+import type { State, Store } from '../store.js';
+import { taskStatus } from '../task-status.js';
+import { onThemeChange } from '../theme.js';
+import { curves } from './curves.js';
+import { heatmap } from './heatmap.js';
+
+export function sensitivityView(store: Store, controller: Controller): HTMLElement {
+  const root = h('section', { class: 'view sensitivity' });
+  const toolbar = h('div', { class: 'toolbar' });
+  const status = h('div', { class: 'status-slot' });
+  const used = h('div', { class: 'used muted' });
+  const charts = h('div', { class: 'charts' });
+  root.append(toolbar, status, used, charts);
+  let destroy: (() => void) | undefined;
+  let width = 0;
+
+  const renderToolbar = (s: State) => {
+    const running = s.tasks.scan?.running;
+    clear(toolbar,
+      h('vscode-button', { class: 'run-scan', disabled: running || !s.summary, onclick: () => void controller.scan() }, s.scan ? 'Scan again' : 'Run scan'),
+      h('span', { class: 'muted' }, s.scan ? `${s.scan.targets.length} groups scanned` : ''));
+    clear(status, taskStatus('scan', s.tasks.scan, controller, { cancellable: true }));
+  };
+
+  const renderUsed = (s: State) => {
+    if (s.scan) {
+      const sc = s.scan;
+      clear(used,
+        `Data: ${sc.data.description} · metric ${sc.settings.metric} on ${sc.settings.output} · ${sc.settings.samples} samples · criterion ${sc.settings.criterion} · ratios ${sc.settings.ratios.join(', ')} · `,
+        `${(sc.timing.totalMs / 1000).toFixed(1)} s${sc.timing.cached ? ' (cached)' : ''}`,
+        ...sc.notes.map((n) => h('div', { class: 'note' }, n)));
+    } else if (s.settings) {
+      const st = s.settings;
+      clear(used, `Will use: ${st.data ? st.data : 'synthetic inputs (set prunelens.calibration.data for real samples)'} · ${st.samples} samples · criterion ${st.criterion} · ratios ${st.ratios.join(', ')}`);
+    }
+  };
+
+  const renderCharts = (s: State) => {
+    destroy?.();
+    destroy = undefined;
+    if (!s.scan) {
+      clear(charts, s.tasks.scan?.running ? null : h('p', { class: 'empty' }, 'No scan yet. A scan prunes each dependency group alone at every ratio and measures how far the outputs move.'));
+      return;
+    }
+    width = charts.clientWidth || root.clientWidth || 600;
+    const c = curves({ scan: s.scan, selected: s.selected, width: width - 8, onSelect: (g) => controller.select(g) });
+    destroy = c.destroy;
+    clear(charts,
+      h('h3', null, 'Curves: loss against channels removed, per group'), c.el,
+      h('h3', null, 'Heatmap: groups × ratios (most sensitive first)'),
+      heatmap(s.scan, s.selected, width - 8, (g) => controller.select(g)));
+    root.dataset.drawn = String(performance.now());
+  };
+
+  const render = (s: State, prev?: State) => {
+    if (!prev || s.tasks.scan !== prev.tasks.scan || s.scan !== prev.scan || s.summary !== prev.summary) renderToolbar(s);
+    if (!prev || s.scan !== prev.scan || s.settings !== prev.settings) renderUsed(s);
+    if (!prev || s.scan !== prev.scan || s.selected !== prev.selected || (s.tab !== prev.tab && s.tab === 'sensitivity' && charts.clientWidth !== width)) renderCharts(s);
+  };
+  store.subscribe((s, prev) => render(s, prev));
+  render(store.get());
+  onThemeChange(() => renderCharts(store.get()));
+  new ResizeObserver(() => {
+    if (charts.clientWidth && Math.abs(charts.clientWidth - width) > 24) renderCharts(store.get());
+  }).observe(charts);
+  return root;
+}

@@ -1,0 +1,107 @@
+/**
+ * The panel's state, in one place: what the views render. Part of it (selection, ratio edits, undo history, graph
+ * view) is kept by VS Code with setState, so it comes back after a reload; the rest is asked for again.
+ */
+import type { OpenResult } from '../src/shared/protocol.js';
+import type { Estimate, GroupInfo, ModelGraph, PruneResult, Recipe, ScanResult, StrategyName } from '../src/shared/types.js';
+import type { CallError, ModelRef, PanelTab, ResolvedSettings, SavedVariant } from '../src/shared/webview.js';
+import type { History } from './ratios/history.js';
+
+export type TaskName = 'open' | 'scan' | 'plan' | 'estimate' | 'prune' | 'graph' | 'save' | 'group' | 'recipe' | 'inspect';
+
+export interface Task {
+  running: boolean;
+  message?: string;
+  /** 0…100 when known. */
+  percentage?: number;
+  eta?: number;
+  error?: CallError;
+}
+
+export type Keep = Record<string, number>;
+
+/** What survives a window reload (VS Code keeps it for the webview). */
+export interface Persisted {
+  model?: ModelRef;
+  tab: PanelTab;
+  selected: number | null;
+  target: { kind: 'macs' | 'params' | 'latency'; keep: number };
+  strategy: StrategyName;
+  /** The ratio editor's kept channels per group. */
+  keep: Keep | null;
+  /** The last plan (or loaded recipe): the editor's rows, warnings and settings. */
+  plan: Recipe | null;
+  /** The keep map differs from the plan's: pruning then chooses channels by the criterion, not the plan's lists. */
+  edited: boolean;
+  /** A scan was shown: it is asked for again after a reload (from the engine's cache). */
+  scanned: boolean;
+  history: History<Keep>;
+  graphView: { expanded: string[]; ghosts: boolean; view?: { x: number; y: number; k: number } };
+}
+
+export interface State extends Persisted {
+  settings?: ResolvedSettings;
+  summary?: OpenResult;
+  scan?: ScanResult;
+  estimate?: Estimate;
+  /** Round trips of the estimates while editing, in ms (the latest last). */
+  estimateMs: number[];
+  /** The last pruned variant and the keep map it was made from. */
+  pruned?: PruneResult & { fromKeep: string };
+  saved?: SavedVariant;
+  graph?: ModelGraph;
+  /** Groups asked for one at a time (the selected one's members and couplings). */
+  groupInfo: Record<number, GroupInfo>;
+  tasks: Partial<Record<TaskName, Task>>;
+}
+
+export function initialState(p?: Partial<Persisted>): State {
+  return {
+    tab: 'ratios',
+    selected: null,
+    target: { kind: 'macs', keep: 0.5 },
+    strategy: 'sensitivity',
+    keep: null,
+    plan: null,
+    edited: false,
+    scanned: false,
+    history: { past: [], future: [] },
+    graphView: { expanded: [], ghosts: true },
+    ...p,
+    estimateMs: [],
+    groupInfo: {},
+    tasks: {},
+  };
+}
+
+export function persisted(s: State): Persisted {
+  return { model: s.model, tab: s.tab, selected: s.selected, target: s.target, strategy: s.strategy, keep: s.keep, plan: s.plan, edited: s.edited, scanned: s.scanned, history: s.history, graphView: s.graphView };
+}
+
+type Listener = (s: State, prev: State) => void;
+
+export class Store {
+  private listeners = new Set<Listener>();
+  constructor(private state: State, private readonly persist: (p: Persisted) => void) {}
+
+  get(): State {
+    return this.state;
+  }
+
+  set(patch: Partial<State> | ((s: State) => Partial<State>)): void {
+    const prev = this.state;
+    const p = typeof patch === 'function' ? patch(prev) : patch;
+    this.state = { ...prev, ...p };
+    this.persist(persisted(this.state));
+    for (const l of this.listeners) l(this.state, prev);
+  }
+
+  task(name: TaskName, t: Task | undefined): void {
+    this.set((s) => ({ tasks: { ...s.tasks, [name]: t } }));
+  }
+
+  subscribe(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+}

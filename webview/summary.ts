@@ -1,0 +1,58 @@
+/**
+ * The Before/After tab: what the pruned variant really is — params, MACs and file size before and after, measured
+ * latency, accuracy (with labelled data) and the verification against the masked original — and saving it.
+ */
+import type { Controller } from './controller.js';
+import { clear, h } from './dom.js';
+import { bytes, count, ms, pct } from './format.js';
+import type { State, Store } from './store.js';
+import { taskStatus } from './task-status.js';
+
+export function summaryView(store: Store, controller: Controller): HTMLElement {
+  const root = h('section', { class: 'view summary' });
+  const render = (s: State) => {
+    const p = s.pruned;
+    const current = p && s.keep && p.fromKeep === JSON.stringify(s.keep);
+    const actions = h('div', { class: 'toolbar' },
+      h('vscode-button', { class: 'prune', disabled: !s.keep || !!s.tasks.prune?.running, onclick: () => void controller.prune() }, current ? 'Pruned' : 'Prune and verify'),
+      h('vscode-button', { class: 'save-variant', disabled: !s.keep || !!s.tasks.prune?.running, onclick: () => void controller.saveVariant() }, 'Save pruned variant…'));
+    if (!p) {
+      clear(root, actions, taskStatus('prune', s.tasks.prune, controller, { cancellable: true }), taskStatus('save', s.tasks.save, controller),
+        h('p', { class: 'empty' }, s.keep ? 'Prune the current ratios to measure the variant: it is built, verified against the masked original and timed, but not written until you save it.' : 'Plan first (Ratios tab).'));
+      return;
+    }
+    const r = p.report;
+    const row = (name: string, before: string, after: string, change: string) =>
+      h('tr', null, h('th', { scope: 'row' }, name), h('td', null, before), h('td', null, after), h('td', null, change));
+    const rows = [
+      row('Parameters', count(r.before.params), count(r.after.params), `${pct(r.after.params / r.before.params, 1)} kept`),
+      row('MACs', count(r.before.macs), count(r.after.macs), `${pct(r.after.macs / r.before.macs, 1)} kept`),
+      row('File size', bytes(r.before.bytes), bytes(r.after.bytes), `${pct(r.after.bytes / r.before.bytes, 1)} kept`),
+    ];
+    if (r.latency) rows.push(row(`Latency (median of ${r.latency.runs}, ${r.latency.threads || 'default'} threads)`, ms(r.latency.beforeMs), ms(r.latency.afterMs), `${r.latency.speedup.toFixed(2)}× faster`));
+    if (r.accuracy) {
+      rows.push(row(`Top-1 accuracy (${r.accuracy.samples} samples)`, pct(r.accuracy.before, 1), pct(r.accuracy.after, 1), `${((r.accuracy.after - r.accuracy.before) * 100).toFixed(1)} points`));
+      rows.push(row('Top-5 accuracy', pct(r.accuracy.top5Before, 1), pct(r.accuracy.top5After, 1), `${((r.accuracy.top5After - r.accuracy.top5Before) * 100).toFixed(1)} points`));
+    }
+    const v = r.verification;
+    clear(root,
+      actions,
+      taskStatus('prune', s.tasks.prune, controller, { cancellable: true }),
+      taskStatus('save', s.tasks.save, controller),
+      current ? null : h('div', { class: 'note' }, 'The ratios changed since this variant was pruned: prune again to measure them.'),
+      h('table', { class: 'grid before-after' },
+        h('thead', null, h('tr', null, h('th', null, ''), h('th', null, 'Before'), h('th', null, 'After'), h('th', null, 'Change'))),
+        h('tbody', null, ...rows)),
+      h('p', { class: v.passed ? 'verified' : 'error' },
+        v.passed ? '✓ Verified: ' : '✗ Not verified: ',
+        `the pruned model computes what the masked original computes on ${v.samples} samples (${v.inputs.real ? v.inputs.real.description : 'seeded random inputs'}); largest relative error ${v.maxRelError.toExponential(2)}.`),
+      h('p', { class: 'muted' }, `Criterion ${r.criterion}, ${r.groups.length} groups pruned${r.recipe ? `, from a ${r.recipe.settings.strategy} plan` : ', from edited ratios'}.`),
+      s.saved ? h('p', { class: 'saved' }, `Saved as ${s.saved.path} (${bytes(s.saved.bytes)}). `,
+        s.saved.reports ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); void controller.openFile(s.saved!.reports!.markdown); } }, 'Open report') : null) : null);
+  };
+  store.subscribe((s, prev) => {
+    if (s.pruned !== prev.pruned || s.keep !== prev.keep || s.tasks.prune !== prev.tasks.prune || s.tasks.save !== prev.tasks.save || s.saved !== prev.saved) render(s);
+  });
+  render(store.get());
+  return root;
+}
