@@ -60,7 +60,8 @@ export class Controller {
     this.store.set({
       model: init.model, settings: init.settings, ...(init.tab ? { tab: init.tab } : {}),
       ...(sameModel ? {} : { keep: null, plan: null, edited: false, scanned: false, selected: null, history: { past: [], future: [] }, graphView: { expanded: [], ghosts: true } }),
-      scan: undefined, estimate: undefined, pruned: undefined, graph: undefined, groupInfo: {}, tasks: {},
+      scan: undefined, estimate: undefined, graph: undefined, groupInfo: {}, tasks: {},
+      ...(sameModel ? {} : { pruned: undefined, saved: undefined }),
     });
     if (!(await this.open()) || gen !== this.generation) return;
     const restored = this.store.get();
@@ -69,6 +70,7 @@ export class Controller {
     if (restored.scanned) await this.scan();
     if (restored.keep) void this.estimate();
     if (restored.selected !== null) void this.ensureGroup(restored.selected);
+    if (restored.tab === 'graph') void this.loadGraph();
     this.sidebar();
   }
 
@@ -267,9 +269,25 @@ export class Controller {
       }));
       if (!ok) return;
     }
-    const pruned = await this.prune();
+    let pruned = await this.prune();
     if (!pruned) return;
-    const saved = await this.run('save', this.host.call('host.saveVariant', { variantId: pruned.variantId, defaultName: `${this.baseName()}.${this.suffix()}.onnx` }), 'Saving…');
+    const save = (variantId: string) => this.host.call('host.saveVariant', { variantId, defaultName: `${this.baseName()}.${this.suffix()}.onnx` });
+    this.store.task('save', { running: true, message: 'Saving…' });
+    let call = save(pruned.variantId);
+    let saved = await call.result.catch((e: unknown) => e as CallFailed);
+    if (saved instanceof CallFailed && saved.error.code === 'unknown-id') {
+      // the engine no longer holds that variant (it restarted, or keeps only the latest few): build it again
+      this.store.set({ pruned: undefined });
+      pruned = await this.prune();
+      if (!pruned) return;
+      call = save(pruned.variantId);
+      saved = await call.result.catch((e: unknown) => e as CallFailed);
+    }
+    if (saved instanceof CallFailed) {
+      this.store.task('save', saved.cancelled ? undefined : { running: false, error: saved.error });
+      return;
+    }
+    this.store.task('save', undefined);
     if (saved) this.store.set({ saved });
   }
 
@@ -277,9 +295,11 @@ export class Controller {
     return (this.store.get().model?.name ?? 'model').replace(/\.onnx$/i, '');
   }
 
-  /** `pruned-macs50`: what the variant keeps of the plan's target measure. */
+  /** `pruned-macs50`: the plan's target while unedited, else what the edited ratios keep of that measure. */
   private suffix(): string {
     const s = this.store.get();
+    const target = s.plan?.settings.target;
+    if (!s.edited && target && target.kind !== 'loss') return `pruned-${target.kind}${Math.round(100 * target.keep)}`;
     const kind = s.target.kind === 'params' ? 'params' : 'macs';
     const ratio = s.estimate ? s.estimate.ratios[kind] : s.target.keep;
     return `pruned-${kind}${Math.round(100 * ratio)}`;

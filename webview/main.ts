@@ -68,6 +68,12 @@ host.on((m) => {
       return;
   }
 });
+// the CSP is strict: any violation is a bug, so it is counted (the end-to-end test reads it) and logged
+let violations = 0;
+document.addEventListener('securitypolicyviolation', (e) => {
+  document.body.dataset.cspViolations = String(++violations);
+  host.send({ type: 'log', message: `CSP violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}` });
+});
 window.addEventListener('error', (e) => host.send({ type: 'log', message: `error: ${e.message}` }));
 window.addEventListener('unhandledrejection', (e) => host.send({ type: 'log', message: `unhandled: ${String(e.reason)}` }));
 host.send({ type: 'ready' });

@@ -37,6 +37,9 @@ export interface Persisted {
   scanned: boolean;
   history: History<Keep>;
   graphView: { expanded: string[]; ghosts: boolean; view?: { x: number; y: number; k: number } };
+  /** The last pruned variant (held by the engine until saved) and the keep map it was made from. */
+  pruned?: PruneResult & { fromKeep: string };
+  saved?: SavedVariant;
 }
 
 export interface State extends Persisted {
@@ -46,9 +49,6 @@ export interface State extends Persisted {
   estimate?: Estimate;
   /** Round trips of the estimates while editing, in ms (the latest last). */
   estimateMs: number[];
-  /** The last pruned variant and the keep map it was made from. */
-  pruned?: PruneResult & { fromKeep: string };
-  saved?: SavedVariant;
   graph?: ModelGraph;
   /** Groups asked for one at a time (the selected one's members and couplings). */
   groupInfo: Record<number, GroupInfo>;
@@ -75,7 +75,7 @@ export function initialState(p?: Partial<Persisted>): State {
 }
 
 export function persisted(s: State): Persisted {
-  return { model: s.model, tab: s.tab, selected: s.selected, target: s.target, strategy: s.strategy, keep: s.keep, plan: s.plan, edited: s.edited, scanned: s.scanned, history: s.history, graphView: s.graphView };
+  return { model: s.model, tab: s.tab, selected: s.selected, target: s.target, strategy: s.strategy, keep: s.keep, plan: s.plan, edited: s.edited, scanned: s.scanned, history: s.history, graphView: s.graphView, pruned: s.pruned, saved: s.saved };
 }
 
 type Listener = (s: State, prev: State) => void;

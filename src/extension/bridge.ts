@@ -77,7 +77,13 @@ export class WebviewBridge implements vscode.Disposable {
     switch (m.type) {
       case 'ready':
         this.ready = true;
-        if (this.init) this.post(this.init);
+        if (this.init) {
+          this.post(this.init);
+          // a webview that is shown again (it was discarded while hidden) restores its own state: the command
+          // that opened it must not run again
+          const { action: _a, tab: _t, ...rest } = this.init;
+          this.init = rest;
+        }
         for (const q of this.queued.splice(0)) this.post(q);
         return;
       case 'call':

@@ -62,10 +62,9 @@ export class SensitivityTree implements vscode.TreeDataProvider<Node> {
     const risk = RISK[r.risk];
     const item = new vscode.TreeItem(`#${r.id} ${r.label}`, r.layers.length > 1 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = `group-${r.id}`;
-    const parts = [`${r.channels} ch`];
+    const parts = r.prunable ? [`${r.channels} ch`] : ['fixed'];
     if (r.planned !== undefined) parts.push(`planned ${Math.round(100 * r.planned)} %`);
     if (r.sensitivity !== undefined) parts.push(`loss ${r.sensitivity.toFixed(3)}`);
-    if (!r.prunable) parts.push('fixed');
     item.description = parts.join(' · ');
     item.iconPath = new vscode.ThemeIcon(risk.icon, risk.color ? new vscode.ThemeColor(risk.color) : undefined);
     const tip = new vscode.MarkdownString(`**Group ${r.id}**: ${r.layers.length} layer${r.layers.length === 1 ? '' : 's'}, ${r.channels} channels — ${risk.words}`);

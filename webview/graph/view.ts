@@ -259,7 +259,10 @@ export function graphView(store: Store, controller: Controller): HTMLElement {
     const parts: (HTMLElement | null)[] = [];
     if (n) parts.push(h('div', { class: 'node-card' }, h('h3', null, n.name), h('div', { class: 'muted' }, `${n.op} · output ${shape(n.shape)} · ${count(n.params)} params · ${count(n.macs)} MACs`)));
     if (s.selected !== null) {
-      if (!g) parts.push(taskStatus('group', s.tasks.group ?? { running: true, message: `Asking for group ${s.selected}…` }, controller));
+      if (!g) {
+        if (!s.tasks.group?.running && !s.tasks.group?.error) void controller.ensureGroup(s.selected);
+        parts.push(taskStatus('group', s.tasks.group ?? { running: true, message: `Asking for group ${s.selected}…` }, controller));
+      }
       else {
         const nodes = [...new Map(g.members.map((m) => [m.node, m])).values()];
         parts.push(

@@ -90,11 +90,14 @@ export function ratiosView(store: Store, controller: Controller): HTMLElement {
         h('div', { class: 'metric-value' }, `${fmt(before)} → ${fmt(after)}`),
         h('div', { class: 'metric-ratio' }, `${pct(after / before, 1)} kept`));
     const last = s.estimateMs.at(-1);
+    const recent = [...s.estimateMs.slice(-50)].sort((a, b) => a - b);
+    const median = recent.length ? recent[Math.floor(recent.length / 2)] : undefined;
     clear(estimate,
       item('Parameters', e.before.params, e.params, count),
       item('MACs', e.before.macs, e.macs, count),
       item('File size', e.before.bytes, e.bytes, bytes),
-      h('div', { class: 'muted rt', title: 'Round trip of the last estimate: webview → host → engine and back' }, last !== undefined ? `estimate ${last.toFixed(1)} ms` : ''),
+      h('div', { class: 'muted rt', title: 'Round trip of the estimates: webview → host → engine and back', 'data-median-ms': median?.toFixed(2) },
+        last !== undefined ? `estimate ${last.toFixed(1)} ms${recent.length > 2 ? ` (median of ${recent.length}: ${median!.toFixed(1)} ms)` : ''}` : ''),
       s.tasks.estimate?.error ? h('div', { class: 'error' }, s.tasks.estimate.error.message) : null);
   };
 
@@ -125,7 +128,7 @@ export function ratiosView(store: Store, controller: Controller): HTMLElement {
       (undoB as HTMLElement & { disabled: boolean }).disabled = !s.history.past.length;
       (redoB as HTMLElement & { disabled: boolean }).disabled = !s.history.future.length;
     }
-    if (!prev || s.tasks.prune !== prev.tasks.prune || s.tasks.save !== prev.tasks.save || s.tasks.recipe !== prev.tasks.recipe || s.saved !== prev.saved) {
+    if (!prev || s.keep !== prev.keep || s.tasks.prune !== prev.tasks.prune || s.tasks.save !== prev.tasks.save || s.tasks.recipe !== prev.tasks.recipe || s.saved !== prev.saved) {
       (saveVariant as HTMLElement & { disabled: boolean }).disabled = !s.keep || !!s.tasks.prune?.running;
       clear(actionStatus,
         taskStatus('prune', s.tasks.prune, controller, { cancellable: true }),

@@ -7,6 +7,19 @@ import { onThemeChange } from '../theme.js';
 import { curves } from './curves.js';
 import { heatmap } from './heatmap.js';
 
+/** What the next scan will use, from the settings. */
+const planned = (s: State) => {
+  const st = s.settings!;
+  return `${st.data ? st.data.split(/[\\/]/).pop() : 'synthetic inputs (set prunelens.calibration.data for real samples)'} · ${st.samples} samples · criterion ${st.criterion} · ratios ${st.ratios.join(', ')}`;
+};
+
+/** The settings differ from those of the scan shown. */
+const changed = (s: State) => {
+  const st = s.settings;
+  const sc = s.scan?.settings;
+  return !!st && !!sc && (sc.samples !== st.samples || sc.criterion !== st.criterion || sc.ratios.join() !== st.ratios.join() || s.scan!.data.synthetic !== !st.data);
+};
+
 export function sensitivityView(store: Store, controller: Controller): HTMLElement {
   const root = h('section', { class: 'view sensitivity' });
   const toolbar = h('div', { class: 'toolbar' });
@@ -31,10 +44,11 @@ export function sensitivityView(store: Store, controller: Controller): HTMLEleme
       clear(used,
         `Data: ${sc.data.description} · metric ${sc.settings.metric} on ${sc.settings.output} · ${sc.settings.samples} samples · criterion ${sc.settings.criterion} · ratios ${sc.settings.ratios.join(', ')} · `,
         `${(sc.timing.totalMs / 1000).toFixed(1)} s${sc.timing.cached ? ' (cached)' : ''}`,
+        changed(s) ? h('div', { class: 'next' }, `The settings changed: the next scan will use ${planned(s)}.`) : null,
         ...sc.notes.map((n) => h('div', { class: 'note' }, n)));
     } else if (s.settings) {
       const st = s.settings;
-      clear(used, `Will use: ${st.data ? st.data : 'synthetic inputs (set prunelens.calibration.data for real samples)'} · ${st.samples} samples · criterion ${st.criterion} · ratios ${st.ratios.join(', ')}`);
+      clear(used, `Will use ${planned(s)}.`);
     }
   };
 

@@ -1,0 +1,282 @@
+/**
+ * End to end in a real VS Code (code-server, see test/helpers/code-server.ts): the packaged .vsix installed into a
+ * fresh profile, a workspace with the example model; right-click → Prune Model…, the panel draws its charts and the
+ * graph, a scan runs with progress and another is cancelled, a ratio change moves the estimate, a variant is saved
+ * and the saved file loads, is smaller and verifies; the browser console shows no CSP violation.
+ *
+ * Skipped unless code-server and Chromium are installed (.ci/run installs both). PRUNELENS_E2E_SHOTS=DIR also saves
+ * screenshots of every view in the light, dark and high-contrast themes.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { freshProfile, hasCodeServer, installVsix, startServer, type Profile, type Server } from './helpers/code-server.js';
+import { ROOT, tmpdir } from './helpers/env.js';
+import { CHROMIUM, hasChromium } from './helpers/webview-harness.js';
+
+const skip = !hasCodeServer() ? 'code-server is not installed (.ci/run installs it)' : !hasChromium() ? 'Chromium is not installed' : false;
+const SHOTS = process.env.PRUNELENS_E2E_SHOTS;
+const THEMES = { dark: 'Default Dark Modern', light: 'Default Light Modern', hc: 'Default High Contrast' } as const;
+
+describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, () => {
+  const dir = tmpdir('prunelens-e2e-');
+  const workspace = path.join(dir, 'workspace');
+  const model = path.join(workspace, 'fashion-cnn.onnx');
+  let profile: Profile;
+  let server: Server;
+  let browser: Browser;
+  let page: Page;
+  const consoleLines: string[] = [];
+  const userSettings = () => ({
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'security.workspace.trust.enabled': false,
+    'extensions.ignoreRecommendations': true,
+    'telemetry.telemetryLevel': 'off',
+    'window.commandCenter': false,
+    'chat.commandCenter.enabled': false,
+    'workbench.layoutControl.enabled': false,
+  });
+  let theme: keyof typeof THEMES = 'dark';
+  const workspaceSettings = (samples: number) => {
+    fs.writeFileSync(path.join(workspace, '.vscode/settings.json'), JSON.stringify({
+      // the colour theme here rather than in the user settings: VS Code watches this file as it runs
+      'workbench.colorTheme': THEMES[theme],
+      'prunelens.calibration.data': 'fashion-mnist-500-images-idx3-ubyte.gz',
+      'prunelens.calibration.labels': 'fashion-mnist-500-labels-idx1-ubyte.gz',
+      'prunelens.calibration.samples': samples,
+      'prunelens.prune.latencyRuns': 5,
+    }, null, 2));
+  };
+
+  before(async () => {
+    fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+    for (const f of ['fashion-cnn.onnx', 'fashion-mnist-500-images-idx3-ubyte.gz', 'fashion-mnist-500-labels-idx1-ubyte.gz']) {
+      fs.copyFileSync(path.join(ROOT, 'examples', f), path.join(workspace, f));
+    }
+    workspaceSettings(64);
+    const vsix = path.join(dir, 'prunelens.vsix');
+    for (const [script, args] of [['scripts/build.mjs', []], ['scripts/package.mjs', ['-o', vsix]]] as const) {
+      const r = spawnSync(process.execPath, [path.join(ROOT, script), ...args], { cwd: ROOT, encoding: 'utf8' });
+      assert.equal(r.status, 0, `${script}: ${r.stderr}${r.stdout}`);
+    }
+    profile = freshProfile(path.join(dir, 'profile'), userSettings());
+    installVsix(profile, vsix);
+    server = await startServer(profile, workspace);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    await page.goto(server.url);
+    await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  /** Polls until `check` holds (from Node: a string predicate would be eval'd in the page, which our CSP refuses). */
+  async function until(what: string, check: () => Promise<boolean>, timeout = 30_000): Promise<void> {
+    const deadline = Date.now() + timeout;
+    while (!(await check().catch(() => false))) {
+      if (Date.now() > deadline) {
+        await page.screenshot({ path: path.join(dir, 'timeout.png') });
+        throw new Error(`timed out waiting for ${what} (screenshot: ${path.join(dir, 'timeout.png')})`);
+      }
+      await page.waitForTimeout(50);
+    }
+  }
+  const text = async (f: Frame, selector: string) => (await f.locator(selector).first().textContent({ timeout: 1000 })) ?? '';
+
+  /** The webview frame whose document has `selector` (webviews live two iframes deep). */
+  async function frameWith(selector: string, timeout = 60_000): Promise<Frame> {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      for (const f of page.frames()) {
+        if (f === page.mainFrame()) continue;
+        if (await f.$(selector).catch(() => null)) return f;
+      }
+      if (Date.now() > deadline) {
+        await page.screenshot({ path: path.join(dir, 'no-webview.png') });
+        throw new Error(`no webview shows ${selector} (screenshot: ${path.join(dir, 'no-webview.png')})`);
+      }
+      await page.waitForTimeout(100);
+    }
+  }
+
+  /** Shows a view container of the activity bar (clicking the one already shown would hide the side bar). */
+  async function showContainer(label: string): Promise<void> {
+    const item = page.locator('.activitybar .action-item', { has: page.locator(`[aria-label^="${label}"]`) }).first();
+    if (!(await item.getAttribute('class'))?.includes('checked')) await item.click();
+  }
+
+  async function shoot(name: string): Promise<void> {
+    if (!SHOTS) return;
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  }
+
+  let panel: Frame;
+  let timings: Record<string, number> = {};
+
+  it('right-click → Prune Model… opens the panel, which plans and draws its charts', async () => {
+    const item = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'fashion-cnn.onnx' });
+    await item.waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(4000); // let the workbench settle, or the context menu closes at once
+    await item.click({ button: 'right' });
+    const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Prune Model…' });
+    await menuItem.waitFor({ timeout: 10_000 });
+    const t0 = Date.now();
+    await menuItem.hover();
+    await menuItem.click();
+    // a menu item clicked while the workbench is still busy can be lost: click again while the menu stays open
+    for (let i = 0; i < 5 && !(await page.locator('.tab', { hasText: 'Prune fashion-cnn.onnx' }).count()); i++) {
+      await page.waitForTimeout(500);
+      if (await menuItem.isVisible()) await menuItem.click();
+    }
+    panel = await frameWith('.panel');
+    await panel.locator('.rows .row').first().waitFor({ timeout: 60_000 });
+    timings.rightClickToRatioBars = Date.now() - t0;
+    await panel.locator('[data-chart="curves"] canvas').first().waitFor({ state: 'attached', timeout: 30_000 });
+    timings.rightClickToCurves = Date.now() - t0;
+    assert.equal(await panel.locator('.rows .row').count(), 6, 'one row per prunable group of the example');
+    assert.match(await panel.locator('[data-metric="MACs"] .metric-ratio').innerText(), /kept/);
+    await shoot('ratios-dark');
+  });
+
+  it('draws the sensitivity charts and the dependency graph', async () => {
+    await panel.locator('vscode-tab-header[data-tab="sensitivity"]').click();
+    await panel.locator('svg[data-chart="heatmap"] rect').first().waitFor();
+    assert.ok(await panel.locator('[data-chart="curves"] canvas').count() >= 1);
+    assert.match(await panel.locator('.used').innerText(), /labelled samples/, 'the panel says which data the scan used');
+    await shoot('sensitivity-dark');
+    const t0 = Date.now();
+    await panel.locator('vscode-tab-header[data-tab="graph"]').click();
+    await until('the graph\'s first paint', async () => !!(await panel.locator('.view.graph').getAttribute('data-first-paint-ms')), 60_000);
+    timings.graphFirstPaint = Date.now() - t0;
+    const drawn = Number(await panel.locator('.view.graph').getAttribute('data-drawn'));
+    assert.ok(drawn > 10, `${drawn} graph items drawn`);
+    // selecting a layer explains its group's coupling
+    await panel.locator('.graph-search').locator('input').fill('res/conv2');
+    await panel.locator('.search-results li').first().click();
+    await panel.locator('.graph-side h3', { hasText: /^Group \d+/ }).waitFor();
+    assert.match(await panel.locator('.graph-side').innerText(), /Why they are coupled[\s\S]*Add/);
+    await shoot('graph-dark');
+  });
+
+  it('runs a scan with progress, and cancels another', async () => {
+    await panel.locator('vscode-tab-header[data-tab="sensitivity"]').click();
+    // more samples: a new scan (the first one is cached by the engine)
+    workspaceSettings(300);
+    await until('the new settings', async () => (await text(panel, '.used .next')).includes('300 samples'));
+    await panel.locator('.run-scan').click();
+    await panel.locator('.view.sensitivity [data-task="scan"][data-state="running"]').waitFor({ timeout: 10_000 });
+    await panel.locator('.view.sensitivity [data-task="scan"][data-state="idle"]').waitFor({ state: 'attached', timeout: 120_000 });
+    assert.match(await panel.locator('.used').innerText(), /300 labelled samples/);
+    workspaceSettings(500);
+    await until('the new settings', async () => (await text(panel, '.used .next')).includes('500 samples'));
+    await panel.locator('.run-scan').click();
+    await panel.locator('.view.sensitivity [data-task="scan"][data-state="running"] .cancel').waitFor({ timeout: 10_000 });
+    await until('scan progress', async () => /\(\d+ %\)/.test(await text(panel, '[data-task="scan"] .task-message')));
+    const t = Date.now();
+    await panel.locator('.view.sensitivity [data-task="scan"] .cancel').click();
+    await panel.locator('.view.sensitivity [data-task="scan"]', { hasText: 'Cancelled.' }).waitFor({ timeout: 10_000 });
+    timings.cancel = Date.now() - t;
+    assert.match(await panel.locator('.used').innerText(), /300 labelled samples/, 'the completed scan stays shown');
+    workspaceSettings(64);
+  });
+
+  it('changing a ratio moves the estimate', async () => {
+    await panel.locator('vscode-tab-header[data-tab="ratios"]').click();
+    const macs = panel.locator('[data-metric="MACs"] .metric-value');
+    const before = await macs.textContent();
+    // drag the first group's bar across, pointer move by pointer move, as a user does
+    const track = panel.locator('.rows .row').nth(3).locator('.track');
+    const box = (await track.boundingBox())!;
+    const frameBox = { x: box.x, y: box.y };
+    await page.mouse.move(frameBox.x + 2, frameBox.y + box.height / 2);
+    await page.mouse.down();
+    for (let i = 1; i <= 20; i++) await page.mouse.move(frameBox.x + (box.width * 0.6 * i) / 20, frameBox.y + box.height / 2);
+    await page.mouse.up();
+    await until('a new estimate', async () => (await macs.textContent()) !== before);
+    const rt = await panel.locator('.rt').getAttribute('data-median-ms');
+    timings.estimateRoundTrip = Number(rt);
+    assert.ok(Number(rt) > 0, 'estimate round trips were measured');
+    // undo brings the plan back
+    await panel.locator('.undo').click();
+    await until('the planned estimate back', async () => (await macs.textContent()) === before);
+  });
+
+  it('saves a variant that loads, is smaller and verifies', async () => {
+    await panel.locator('.save-variant').first().click();
+    // VS Code's own save dialog (a quick input in the browser), in the model's folder with the default name
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ timeout: 60_000 });
+    await until('the default name in the save dialog', async () => /\.onnx$/.test(await input.inputValue()));
+    await shoot('save-dialog-dark');
+    assert.match(await input.inputValue(), /\/fashion-cnn\.pruned-macs50\.onnx$/, 'the default name, in the model\'s folder');
+    await input.press('Enter');
+    const out = path.join(workspace, 'fashion-cnn.pruned-macs50.onnx');
+    const deadline = Date.now() + 60_000;
+    while (!fs.existsSync(out.replace(/\.onnx$/, '.report.md'))) {
+      assert.ok(Date.now() < deadline, 'the variant was saved');
+      await page.waitForTimeout(200);
+    }
+    assert.ok(fs.statSync(out).size < fs.statSync(model).size, 'smaller than the original');
+    const report = JSON.parse(fs.readFileSync(out.replace(/\.onnx$/, '.report.json'), 'utf8'));
+    assert.equal(report.verification.passed, true);
+    assert.ok(fs.existsSync(out.replace(/\.onnx$/, '.recipe.json')));
+    // it loads: the CLI inspects it and runs it against its own report's numbers
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'inspect', out, '--json', '--no-groups'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).params, report.after.params);
+    const ev = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'eval', out, '--data', path.join(workspace, 'fashion-mnist-500-images-idx3-ubyte.gz'), '--labels', path.join(workspace, 'fashion-mnist-500-labels-idx1-ubyte.gz'), '--json'], { encoding: 'utf8' });
+    assert.equal(ev.status, 0, ev.stderr);
+    assert.ok(JSON.parse(ev.stdout).top1 > 0.5, 'the pruned model still classifies');
+    // the Variants view lists it
+    await showContainer('Pruning');
+    await page.locator('.pane-body .monaco-list-row', { hasText: 'fashion-cnn.pruned-macs50.onnx' }).waitFor({ timeout: 20_000 });
+    // the report opens as a Markdown preview
+    await frameWith('h2, h1', 20_000).catch(() => undefined);
+    await page.waitForTimeout(500);
+    await shoot('report-and-variants-dark');
+  });
+
+  it('every view in the light, dark and high-contrast themes', { skip: !SHOTS && 'PRUNELENS_E2E_SHOTS not set' }, async () => {
+    for (const t of ['dark', 'light', 'hc'] as const) {
+      theme = t;
+      workspaceSettings(64);
+      await page.waitForTimeout(2500);
+      await page.locator('.tab', { hasText: 'Prune fashion-cnn.onnx' }).click();
+      // a hidden webview is discarded (no retainContextWhenHidden) and comes back from its saved state
+      panel = await frameWith('.panel .rows .row');
+      for (const tab of ['sensitivity', 'ratios', 'graph', 'summary'] as const) {
+        await panel.locator(`vscode-tab-header[data-tab="${tab}"]`).click();
+        await page.waitForTimeout(700);
+        await shoot(`${tab}-${t}`);
+      }
+      await showContainer('Explorer');
+      await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^fashion-cnn\.onnx$/ }).first().dblclick();
+      await frameWith('.overview .cards', 30_000);
+      await page.waitForTimeout(700);
+      await shoot(`overview-${t}`);
+      await showContainer('Pruning');
+      await page.waitForTimeout(700);
+      await shoot(`sidebar-${t}`);
+    }
+  });
+
+  it('shows no CSP violation in the browser console', async () => {
+    const csp = consoleLines.filter((l) => /Content Security Policy|Refused to/i.test(l));
+    assert.deepEqual(csp, []);
+    // and none counted by the webviews themselves (webview/main.ts listens for securitypolicyviolation)
+    for (const f of page.frames()) {
+      const n = await f.locator('body[data-csp-violations]').count().catch(() => 0);
+      assert.equal(n, 0, `a webview saw CSP violations: ${await f.locator('body').getAttribute('data-csp-violations').catch(() => '?')}`);
+    }
+    console.log(`e2e timings (ms): ${JSON.stringify(timings)}`);
+  });
+});
