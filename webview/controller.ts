@@ -59,7 +59,11 @@ export class Controller {
     const sameModel = s.model?.uri === init.model.uri;
     this.store.set({
       model: init.model, settings: init.settings, ...(init.tab ? { tab: init.tab } : {}),
-      ...(sameModel ? {} : { keep: null, plan: null, edited: false, scanned: false, selected: null, history: { past: [], future: [] }, graphView: { expanded: [], ghosts: true } }),
+      // a new model starts from the settings' target and strategy; a restored panel keeps the user's choices
+      ...(sameModel ? {} : {
+        target: init.settings.target, strategy: init.settings.strategy,
+        keep: null, plan: null, edited: false, scanned: false, selected: null, history: { past: [], future: [] }, graphView: { expanded: [], ghosts: true },
+      }),
       scan: undefined, estimate: undefined, graph: undefined, groupInfo: {}, tasks: {},
       ...(sameModel ? {} : { pruned: undefined, saved: undefined }),
     });

@@ -204,11 +204,14 @@ export class GraphCanvas {
         ctx.fillText(`▾ ${look.title}`, b.x + 8, b.y + HEADER / 2 + 2, b.w - 16);
       }
     }
-    // edges
+    // edges: routed ones between siblings, then (fainter) the curves that cross cluster borders
     ctx.strokeStyle = c.muted;
     ctx.lineWidth = 1 / Math.max(k, 0.5);
+    for (const curved of [false, true]) {
+    ctx.globalAlpha = curved ? 0.55 : 1;
     ctx.beginPath();
     for (const e of s.layout.edges) {
+      if (!!e.curve !== curved) continue;
       const p = e.points;
       if (p.length < 2) continue;
       let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
@@ -217,16 +220,28 @@ export class GraphCanvas {
       }
       if (!inView({ x: minX, y: minY, w: maxX - minX, h: maxY - minY })) continue;
       ctx.moveTo(p[0].x, p[0].y);
-      for (let i = 1; i < p.length; i++) ctx.lineTo(p[i].x, p[i].y);
       const a = p[p.length - 1];
-      const b = p[p.length - 2];
-      const ang = Math.atan2(a.y - b.y, a.x - b.x);
+      let ang: number;
+      if (e.curve) {
+        // across cluster borders: an S-curve arriving from above, or an arc to the right when the two ends are
+        // above one another (a straight line would run over the nodes between them)
+        const dy = Math.max(24, Math.abs(a.y - p[0].y) / 2);
+        const bulge = Math.abs(a.x - p[0].x) < 40 ? Math.min(240, 30 + 0.25 * dy) : 0;
+        ctx.bezierCurveTo(p[0].x + bulge, p[0].y + dy, a.x + bulge, a.y - dy, a.x, a.y);
+        ang = Math.atan2(dy, -bulge);
+      } else {
+        for (let i = 1; i < p.length; i++) ctx.lineTo(p[i].x, p[i].y);
+        const b = p[p.length - 2];
+        ang = Math.atan2(a.y - b.y, a.x - b.x);
+      }
       ctx.moveTo(a.x, a.y);
       ctx.lineTo(a.x - 6 * Math.cos(ang - 0.4), a.y - 6 * Math.sin(ang - 0.4));
       ctx.moveTo(a.x, a.y);
       ctx.lineTo(a.x - 6 * Math.cos(ang + 0.4), a.y - 6 * Math.sin(ang + 0.4));
     }
     ctx.stroke();
+    }
+    ctx.globalAlpha = 1;
     // nodes and collapsed clusters
     for (const [id, b] of s.layout.boxes) {
       const look = s.looks.get(id);
@@ -273,7 +288,7 @@ export class GraphCanvas {
         }
         if (look.count) {
           ctx.fillStyle = c.selection;
-          ctx.fillText(`● ${look.count}`, b.x + b.w - 34, b.y + 12);
+          ctx.fillText(`● ${look.count}`, b.x + b.w - 40, b.y + 28);
         }
       }
     }

@@ -120,7 +120,10 @@ function byChains(h: Hierarchy, g: ModelGraph, nodes: GNode[], chainMin: number,
   items.forEach((it, i) => {
     let parent = ROOT;
     if (blockSize !== Infinity) {
-      if (i % blockSize === 0) block = addCluster(h, `b:${b++}`, `block ${b}`, ROOT);
+      if (i % blockSize === 0) {
+        const run = items.slice(i, i + blockSize).flatMap((x) => (x.kind === 'node' ? [x.id] : x.ids));
+        block = addCluster(h, `b:${b++}`, `block ${b}: ${topOps(run.map((id) => byId.get(id)!))}`, ROOT);
+      }
       parent = block!.id;
     }
     if (it.kind === 'node') {
@@ -135,6 +138,14 @@ function byChains(h: Hierarchy, g: ModelGraph, nodes: GNode[], chainMin: number,
     }
   });
   void g;
+}
+
+/** The commonest compute ops of a run of nodes, e.g. `Conv ×9, MatMul ×2`. */
+function topOps(nodes: GNode[]): string {
+  const counts = new Map<string, number>();
+  for (const n of nodes) if (n.kind === 'compute') counts.set(n.op, (counts.get(n.op) ?? 0) + 1);
+  const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 2);
+  return top.length ? top.map(([op, c]) => `${op.split(':').pop()} ×${c}`).join(', ') : nodes[0]?.op ?? '';
 }
 
 function chainLabel(nodes: GNode[]): string {
@@ -186,22 +197,35 @@ function finish(h: Hierarchy): void {
   }
 }
 
-/** Clusters to expand at first: the root, then the largest until about `budget` items are visible. */
-export function initialExpanded(h: Hierarchy, budget = 80): Set<string> {
+/**
+ * Clusters to expand at first: the root, then the largest while about `items` items and `edges` edges are visible
+ * (edges count too: in DenseNet every layer of a block feeds every later one, and layout time follows the edges).
+ */
+export function initialExpanded(h: Hierarchy, g: ModelGraph, budget: { items?: number; edges?: number } = {}): Set<string> {
+  const maxItems = budget.items ?? 40;
+  const maxEdges = budget.edges ?? 80;
+  // a small model is shown whole
+  if (h.clusters.get(ROOT)!.size <= 1.5 * maxItems) return new Set(h.clusters.keys());
   const expanded = new Set<string>([ROOT]);
   let count = itemsOf(h, ROOT);
+  const tried = new Set<string>();
   for (;;) {
     let best: Cluster | undefined;
     for (const id of expanded) {
       for (const k of h.clusters.get(id)!.clusters) {
-        if (expanded.has(k)) continue;
+        if (expanded.has(k) || tried.has(k)) continue;
         const c = h.clusters.get(k)!;
+        // small clusters (a conv-norm-activation) stay closed: the first view shows the architecture's blocks
+        if (c.size < 8) continue;
         if (!best || c.size > best.size) best = c;
       }
     }
     if (!best) break;
+    tried.add(best.id);
     const more = itemsOf(h, best.id) - 1;
-    if (count + more > budget) break;
+    if (count + more > maxItems) continue;
+    const next = new Set(expanded).add(best.id);
+    if (visibleGraph(g, h, next).edges.length > maxEdges) continue;
     expanded.add(best.id);
     count += more;
   }

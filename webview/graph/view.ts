@@ -13,7 +13,7 @@ import type { State, Store } from '../store.js';
 import { taskStatus } from '../task-status.js';
 import { colors, groupColor, onThemeChange } from '../theme.js';
 import { GraphCanvas, type ItemLook } from './canvas.js';
-import { layout, type Layout } from './layout.js';
+import { layout, type Layout, type LayoutCache } from './layout.js';
 import { ancestors, buildHierarchy, initialExpanded, representative, ROOT, search, visibleGraph, type GNode, type Hierarchy } from './model.js';
 
 export function graphView(store: Store, controller: Controller): HTMLElement {
@@ -32,7 +32,7 @@ export function graphView(store: Store, controller: Controller): HTMLElement {
       h('div', { class: 'search-box' }, searchField, results),
       h('vscode-button', { secondary: true, onclick: () => canvas.fit() }, 'Fit'),
       h('vscode-button', { secondary: true, onclick: () => setExpanded(new Set([ROOT])) }, 'Collapse all'),
-      h('vscode-button', { secondary: true, onclick: () => hier && setExpanded(initialExpanded(hier)) }, 'Reset'),
+      h('vscode-button', { secondary: true, onclick: () => hier && graph && setExpanded(initialExpanded(hier, graph)) }, 'Reset'),
       ghosts),
     status, info,
     h('div', { class: 'graph-body' }, stage, side),
@@ -45,6 +45,7 @@ export function graphView(store: Store, controller: Controller): HTMLElement {
   let byName = new Map<string, number>();
   let expanded = new Set<string>();
   let lay: Layout | undefined;
+  let cache: LayoutCache = new Map();
   let seq = 0;
   let selectedNode: number | null = null;
   let requestedAt: number | undefined;
@@ -148,10 +149,11 @@ export function graphView(store: Store, controller: Controller): HTMLElement {
     const vis = visibleGraph(graph, hier, expanded);
     clear(status, taskStatus('graph', { running: true, message: `Laying out ${vis.items.size} items…` }, controller));
     try {
-      const l = await layout(vis, sizeOf);
+      const l = await layout(vis, sizeOf, cache);
       if (mine !== seq) return;
       lay = l;
       root.dataset.layoutMs = l.ms.toFixed(0);
+      root.dataset.laidOut = String(l.computed);
       root.dataset.items = String(vis.items.size);
       clear(status);
       const s = store.get();
@@ -285,7 +287,8 @@ export function graphView(store: Store, controller: Controller): HTMLElement {
     byName = new Map(graph.nodes.map((n) => [n.name, n.id]));
     hier = buildHierarchy(graph);
     const saved = s.graphView.expanded.filter((k) => k === ROOT || hier!.clusters.has(k));
-    expanded = saved.length ? new Set([ROOT, ...saved]) : initialExpanded(hier);
+    expanded = saved.length ? new Set([ROOT, ...saved]) : initialExpanded(hier, graph);
+    cache = new Map();
     const sel = s.selected;
     if (sel !== null) {
       const w = graph.nodes.find((n) => n.writes === sel);

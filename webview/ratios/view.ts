@@ -121,7 +121,10 @@ export function ratiosView(store: Store, controller: Controller): HTMLElement {
     if (!prev || s.strategy !== prev.strategy) strategy.value = s.strategy;
     if (!prev || s.tasks.plan !== prev.tasks.plan || s.tasks.scan !== prev.tasks.scan) {
       (planButton as HTMLElement & { disabled: boolean }).disabled = !!(s.tasks.plan?.running || s.tasks.scan?.running);
-      clear(planStatus, s.tasks.scan?.running ? taskStatus('scan', s.tasks.scan, controller, { cancellable: true }) : taskStatus('plan', s.tasks.plan, controller, { cancellable: true }));
+      clear(planStatus, ...(s.tasks.scan?.running
+        ? [taskStatus('scan', s.tasks.scan, controller, { cancellable: true }),
+          h('div', { class: 'muted' }, `The ${s.strategy} strategy needs a sensitivity scan first. To plan without one, cancel it and choose uniform or global.`)]
+        : [taskStatus('plan', s.tasks.plan, controller, { cancellable: true })]));
     }
     if (!prev || s.estimate !== prev.estimate || s.keep !== prev.keep || s.tasks.estimate !== prev.tasks.estimate) renderEstimate(s);
     if (!prev || s.history !== prev.history) {
