@@ -6,18 +6,26 @@ import type { Controller } from './controller.js';
 import { clear, h } from './dom.js';
 import { bytes, count, ms, pct } from './format.js';
 import type { State, Store } from './store.js';
-import { taskStatus } from './task-status.js';
+import { taskSlot } from './task-status.js';
 
 export function summaryView(store: Store, controller: Controller): HTMLElement {
   const root = h('section', { class: 'view summary' });
+  const actionsEl = h('div');
+  const pruneSlot = taskSlot('prune', controller, { cancellable: true });
+  const saveSlot = taskSlot('save', controller);
+  const body = h('div');
+  root.append(actionsEl, pruneSlot.el, saveSlot.el, body);
   const render = (s: State) => {
+    pruneSlot.update(s.tasks.prune);
+    saveSlot.update(s.tasks.save);
     const p = s.pruned;
     const current = p && s.keep && p.fromKeep === JSON.stringify(s.keep);
     const actions = h('div', { class: 'toolbar' },
       h('vscode-button', { class: 'prune', disabled: !s.keep || !!s.tasks.prune?.running, onclick: () => void controller.prune() }, current ? 'Pruned' : 'Prune and verify'),
       h('vscode-button', { class: 'save-variant', disabled: !s.keep || !!s.tasks.prune?.running, onclick: () => void controller.saveVariant() }, 'Save pruned variant…'));
+    clear(actionsEl, actions);
     if (!p) {
-      clear(root, actions, taskStatus('prune', s.tasks.prune, controller, { cancellable: true }), taskStatus('save', s.tasks.save, controller),
+      clear(body,
         h('p', { class: 'empty' }, s.keep ? 'Prune the current ratios to measure the variant: it is built, verified against the masked original and timed, but not written until you save it.' : 'Plan first (Ratios tab).'));
       return;
     }
@@ -35,10 +43,7 @@ export function summaryView(store: Store, controller: Controller): HTMLElement {
       rows.push(row('Top-5 accuracy', pct(r.accuracy.top5Before, 1), pct(r.accuracy.top5After, 1), `${((r.accuracy.top5After - r.accuracy.top5Before) * 100).toFixed(1)} points`));
     }
     const v = r.verification;
-    clear(root,
-      actions,
-      taskStatus('prune', s.tasks.prune, controller, { cancellable: true }),
-      taskStatus('save', s.tasks.save, controller),
+    clear(body,
       current ? null : h('div', { class: 'note' }, 'The ratios changed since this variant was pruned: prune again to measure them.'),
       h('table', { class: 'grid before-after' },
         h('thead', null, h('tr', null, h('th', null, ''), h('th', null, 'Before'), h('th', null, 'After'), h('th', null, 'Change'))),

@@ -59,9 +59,9 @@ export class EngineClient {
 
   constructor(private readonly opts: EngineClientOptions) {}
 
-  /** The current process generation (0 before the first start). */
+  /** The running process's generation (1 for the first), or -1 when none runs (ids from a dead one are stale). */
   get currentGeneration(): number {
-    return this.running?.generation ?? this.generation;
+    return this.running?.generation ?? -1;
   }
 
   get pid(): number | undefined {
@@ -90,6 +90,12 @@ export class EngineClient {
       this.opts.log(`← ${method} ${ms(started)}`);
       return result;
     } catch (e) {
+      // a dying process first closes its streams (vscode-jsonrpc then rejects what is pending), then exits: wait
+      // briefly for the exit, so the error says what happened to the process
+      // (the engine's own errors always carry data; vscode-jsonrpc's connection errors do not)
+      if (!(e instanceof EngineError) && !(e instanceof rpc.ResponseError && e.data)) {
+        e = (await Promise.race([died.catch((x: unknown) => x), new Promise((r) => setTimeout(r, 1000))])) ?? e;
+      }
       const err = toEngineError(e);
       this.opts.log(`✗ ${method} ${ms(started)}: ${err.error.cancelled ? 'cancelled' : err.message}`);
       throw err;

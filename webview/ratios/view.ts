@@ -8,7 +8,7 @@ import type { Controller } from '../controller.js';
 import { clear, h } from '../dom.js';
 import { bytes, count, pct } from '../format.js';
 import type { State, Store } from '../store.js';
-import { taskStatus } from '../task-status.js';
+import { taskSlot } from '../task-status.js';
 import { currentWarnings, editorRows, type EditorRow } from './rows.js';
 
 type Field = HTMLElement & { value: string };
@@ -29,12 +29,19 @@ export function ratiosView(store: Store, controller: Controller): HTMLElement {
   });
   strategy.addEventListener('change', () => controller.setStrategy(strategy.value as 'uniform'));
 
-  const planStatus = h('div', { class: 'status-slot' });
+  const scanSlot = taskSlot('scan', controller, { cancellable: true });
+  const planSlot = taskSlot('plan', controller, { cancellable: true });
+  const scanHint = h('div', { class: 'muted' });
+  const planStatus = h('div', { class: 'status-slot' }, scanSlot.el, scanHint, planSlot.el);
   const estimate = h('div', { class: 'estimate' });
   const undoB = h('vscode-button', { secondary: true, class: 'undo', title: 'Undo (Ctrl+Z)', onclick: () => controller.undo() }, 'Undo');
   const redoB = h('vscode-button', { secondary: true, class: 'redo', title: 'Redo (Ctrl+Shift+Z)', onclick: () => controller.redo() }, 'Redo');
   const saveVariant = h('vscode-button', { class: 'save-variant', onclick: () => void controller.saveVariant() }, 'Save pruned variant…');
-  const actionStatus = h('div', { class: 'status-slot' });
+  const pruneSlot = taskSlot('prune', controller, { cancellable: true });
+  const saveSlot = taskSlot('save', controller);
+  const recipeSlot = taskSlot('recipe', controller);
+  const savedLine = h('div', { class: 'saved' });
+  const actionStatus = h('div', { class: 'status-slot' }, pruneSlot.el, saveSlot.el, recipeSlot.el, savedLine);
   const warnings = h('div', { class: 'warnings' });
   const list = h('div', { class: 'rows', role: 'list' });
   root.append(
@@ -121,10 +128,10 @@ export function ratiosView(store: Store, controller: Controller): HTMLElement {
     if (!prev || s.strategy !== prev.strategy) strategy.value = s.strategy;
     if (!prev || s.tasks.plan !== prev.tasks.plan || s.tasks.scan !== prev.tasks.scan) {
       (planButton as HTMLElement & { disabled: boolean }).disabled = !!(s.tasks.plan?.running || s.tasks.scan?.running);
-      clear(planStatus, ...(s.tasks.scan?.running
-        ? [taskStatus('scan', s.tasks.scan, controller, { cancellable: true }),
-          h('div', { class: 'muted' }, `The ${s.strategy} strategy needs a sensitivity scan first. To plan without one, cancel it and choose uniform or global.`)]
-        : [taskStatus('plan', s.tasks.plan, controller, { cancellable: true })]));
+      scanSlot.update(s.tasks.scan?.running ? s.tasks.scan : undefined);
+      scanHint.hidden = !s.tasks.scan?.running;
+      scanHint.textContent = `The ${s.strategy} strategy needs a sensitivity scan first. To plan without one, cancel it and choose uniform or global.`;
+      planSlot.update(s.tasks.plan);
     }
     if (!prev || s.estimate !== prev.estimate || s.keep !== prev.keep || s.tasks.estimate !== prev.tasks.estimate) renderEstimate(s);
     if (!prev || s.history !== prev.history) {
@@ -133,12 +140,11 @@ export function ratiosView(store: Store, controller: Controller): HTMLElement {
     }
     if (!prev || s.keep !== prev.keep || s.tasks.prune !== prev.tasks.prune || s.tasks.save !== prev.tasks.save || s.tasks.recipe !== prev.tasks.recipe || s.saved !== prev.saved) {
       (saveVariant as HTMLElement & { disabled: boolean }).disabled = !s.keep || !!s.tasks.prune?.running;
-      clear(actionStatus,
-        taskStatus('prune', s.tasks.prune, controller, { cancellable: true }),
-        taskStatus('save', s.tasks.save, controller),
-        taskStatus('recipe', s.tasks.recipe, controller),
-        s.saved ? h('div', { class: 'saved' }, `Saved ${s.saved.name} (${bytes(s.saved.bytes)}) `,
-          s.saved.reports ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); void controller.openFile(s.saved!.reports!.markdown); } }, 'Open report') : null) : null);
+      pruneSlot.update(s.tasks.prune);
+      saveSlot.update(s.tasks.save);
+      recipeSlot.update(s.tasks.recipe);
+      clear(savedLine, ...(s.saved ? [`Saved ${s.saved.name} (${bytes(s.saved.bytes)}) `,
+        s.saved.reports ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); void controller.openFile(s.saved!.reports!.markdown); } }, 'Open report') : null] : []));
     }
     if (!prev || s.plan !== prev.plan || s.keep !== prev.keep || s.edited !== prev.edited) renderWarnings(s);
     if (!prev || s.plan !== prev.plan || s.scan !== prev.scan || s.keep !== prev.keep || s.selected !== prev.selected || s.estimate !== prev.estimate) renderRows(s);

@@ -2,7 +2,7 @@
 import type { Controller } from '../controller.js';
 import { clear, h } from '../dom.js';
 import type { State, Store } from '../store.js';
-import { taskStatus } from '../task-status.js';
+import { taskSlot } from '../task-status.js';
 import { onThemeChange } from '../theme.js';
 import { curves } from './curves.js';
 import { heatmap } from './heatmap.js';
@@ -26,6 +26,8 @@ export function sensitivityView(store: Store, controller: Controller): HTMLEleme
   const status = h('div', { class: 'status-slot' });
   const used = h('div', { class: 'used muted' });
   const charts = h('div', { class: 'charts' });
+  const scanSlot = taskSlot('scan', controller, { cancellable: true });
+  status.append(scanSlot.el);
   root.append(toolbar, status, used, charts);
   let destroy: (() => void) | undefined;
   let width = 0;
@@ -35,7 +37,7 @@ export function sensitivityView(store: Store, controller: Controller): HTMLEleme
     clear(toolbar,
       h('vscode-button', { class: 'run-scan', disabled: running || !s.summary, onclick: () => void controller.scan() }, s.scan ? 'Scan again' : 'Run scan'),
       h('span', { class: 'muted' }, s.scan ? `${s.scan.targets.length} groups scanned` : ''));
-    clear(status, taskStatus('scan', s.tasks.scan, controller, { cancellable: true }));
+    scanSlot.update(s.tasks.scan);
   };
 
   const renderUsed = (s: State) => {

@@ -1,0 +1,229 @@
+/**
+ * The webview's views in headless Chromium (Debian's), under the extension's CSP, against a stub acquireVsCodeApi
+ * whose host answers from an engine session in this process: the panel's charts and ratio editor, selection,
+ * progress and cancel, errors, undo/redo, state restored after a reload, the graph, and the model overview.
+ */
+import './helpers/use-vscode-stub.js';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { openModel, type ModelSession } from '../src/core/api.js';
+import type { ResolvedSettings, ToHost } from '../src/shared/webview.js';
+import { EXAMPLE, ROOT } from './helpers/env.js';
+import { closeBrowser, hasChromium, openWebview, violations, type Theme, type WebviewPage } from './helpers/webview-harness.js';
+
+const IDX = {
+  data: path.join(ROOT, 'examples/fashion-mnist-500-images-idx3-ubyte.gz'),
+  labels: path.join(ROOT, 'examples/fashion-mnist-500-labels-idx1-ubyte.gz'),
+};
+const SETTINGS: ResolvedSettings = {
+  ...IDX, samples: 64, criterion: 'l1', ratios: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], threads: 0,
+  target: { kind: 'macs', keep: 0.5 }, strategy: 'sensitivity', maxRatio: 0.8, roundTo: 1, latencyRuns: 0,
+};
+const MODEL = { uri: `file://${EXAMPLE}`, path: EXAMPLE, name: 'fashion-cnn.onnx' };
+
+/** A host that answers the webview from an engine session, as the extension's bridge and engine process would. */
+class FakeHost {
+  calls: { method: string; params: Record<string, unknown> }[] = [];
+  messages: ToHost[] = [];
+  fail: Record<string, { message: string; option?: string; setting?: string }> = {};
+  private running = new Map<number, AbortController>();
+  constructor(private readonly session: ModelSession, private readonly settings: ResolvedSettings = SETTINGS) {}
+
+  handler(init: Record<string, unknown>) {
+    return (raw: unknown, post: (m: unknown) => Promise<void>) => {
+      const m = raw as ToHost;
+      this.messages.push(m);
+      if (m.type === 'ready') void post({ type: 'init', model: MODEL, settings: this.settings, ...init });
+      else if (m.type === 'cancel') this.running.get(m.id)?.abort();
+      else if (m.type === 'call') void this.call(m.id, m.method, (m.params ?? {}) as Record<string, unknown>, m.progress === true, post);
+    };
+  }
+
+  private async call(id: number, method: string, params: Record<string, unknown>, progress: boolean, post: (m: unknown) => Promise<void>) {
+    this.calls.push({ method, params });
+    const controller = new AbortController();
+    this.running.set(id, controller);
+    const s = this.settings;
+    const scanSettings = { data: s.data, labels: s.labels, samples: s.samples, ratios: s.ratios, criterion: s.criterion };
+    const onProgress = progress ? (e: { phase: string; done: number; total: number }) => void post({ type: 'progress', id, value: { kind: 'report', ...e, message: e.phase, percentage: e.total ? Math.floor((100 * e.done) / e.total) : undefined } }) : undefined;
+    try {
+      if (this.fail[method]) throw Object.assign(new Error(this.fail[method].message), { data: this.fail[method] });
+      const ss = this.session;
+      const result = await ({
+        open: async () => ({ modelId: 'm1', protocol: 1, ...ss.summary() }),
+        scan: () => ss.scan({ ...scanSettings, ...params, signal: controller.signal, onProgress }),
+        plan: () => ss.plan({ target: s.target, strategy: s.strategy, maxRatio: s.maxRatio, ...params, signal: controller.signal } as never),
+        estimate: async () => ss.estimate(params.keep as Record<string, number>),
+        groups: async () => ss.groups(params.ids as number[]),
+        graph: async () => ss.graph(),
+        inspect: async () => ss.inspect(params),
+        prune: () => ss.prune({ ...params, latencyRuns: 0 } as never),
+        'host.confirm': async () => true,
+        'host.command': async () => null,
+        'host.saveVariant': async () => ({ name: 'x.onnx', path: '/tmp/x.onnx', bytes: 1 }),
+      } as Record<string, () => Promise<unknown>>)[method]();
+      await post({ type: 'result', id, result });
+    } catch (e) {
+      const data = (e as { data?: object }).data;
+      const cancelled = controller.signal.aborted;
+      await post({ type: 'error', id, error: { message: (e as Error).message, ...data, ...(cancelled ? { cancelled, code: 'cancelled' } : {}) } });
+    } finally {
+      this.running.delete(id);
+    }
+  }
+
+  count(method: string): number {
+    return this.calls.filter((c) => c.method === method).length;
+  }
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeout = 20_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 30));
+  }
+}
+const text = async (p: Page, sel: string) => (await p.locator(sel).first().textContent()) ?? '';
+
+describe('webview in Chromium', { skip: !hasChromium() && 'Debian chromium is not installed (.ci/run installs it)', timeout: 180_000 }, () => {
+  let session: ModelSession;
+  const pages: WebviewPage[] = [];
+  const open = async (host: FakeHost, init: Record<string, unknown>, opts: { state?: unknown; theme?: Theme } = {}) => {
+    const w = await openWebview({ ...opts, onMessage: host.handler(init) });
+    pages.push(w);
+    return w;
+  };
+  before(async () => {
+    session = await openModel(EXAMPLE);
+  });
+  after(async () => {
+    for (const w of pages) await w.close();
+    await closeBrowser();
+  });
+
+  let saved: unknown;
+
+  it('Prune Model… scans, plans and draws the ratio bars, curves and heatmap, under the CSP', async () => {
+    const host = new FakeHost(session);
+    const w = await open(host, { mode: 'panel', action: 'prune', tab: 'ratios' });
+    const p = w.page;
+    await p.locator('.rows .row').first().waitFor();
+    assert.equal(await p.locator('.rows .row').count(), 6);
+    assert.ok(host.count('scan') === 1 && host.count('plan') === 1 && host.count('estimate') >= 1);
+    assert.match(await text(p, '[data-metric="MACs"] .metric-ratio'), /% kept/);
+    await p.locator('vscode-tab-header[data-tab="sensitivity"]').click();
+    await p.locator('svg[data-chart="heatmap"] rect').first().waitFor();
+    assert.ok(await p.locator('[data-chart="curves"] canvas').count());
+    assert.match(await text(p, '.used'), /64 labelled samples/);
+    // the sidebar gets the groups, most sensitive first
+    const side = host.messages.filter((m) => m.type === 'sidebar').at(-1) as Extract<ToHost, { type: 'sidebar' }>;
+    assert.equal(side.groups.length, 7);
+    const sens = side.groups.filter((g) => g.sensitivity !== undefined).map((g) => g.sensitivity!);
+    assert.deepEqual(sens, [...sens].sort((a, b) => b - a));
+    assert.equal(side.groups.at(-1)!.risk, 'unprunable');
+    // clicking a heatmap cell selects its group everywhere, and asks the engine for that group only
+    const cell = p.locator('svg[data-chart="heatmap"] g[aria-label="cell"] rect').nth(4);
+    await cell.hover();
+    await cell.click();
+    await until('a selection', async () => host.messages.some((m) => m.type === 'selected'));
+    const sel = host.messages.find((m) => m.type === 'selected') as { group: number };
+    await until('the group asked for', async () => host.calls.some((c) => c.method === 'groups'));
+    assert.deepEqual(host.calls.find((c) => c.method === 'groups')!.params, { ids: [sel.group] });
+    assert.deepEqual(await violations(w), []);
+    assert.deepEqual(w.errors, []);
+  });
+
+  it('a dragged bar moves the estimate; undo and redo', async () => {
+    const host = new FakeHost(session);
+    const w = await open(host, { mode: 'panel', action: 'prune', tab: 'ratios' });
+    const p = w.page;
+    await p.locator('.rows .row').first().waitFor();
+    await until('the first estimate', async () => (await text(p, '[data-metric="MACs"] .metric-value')).includes('→'));
+    const planned = await text(p, '[data-metric="MACs"] .metric-value');
+    const before = host.count('estimate');
+    const box = (await p.locator('.rows .row').nth(3).locator('.track').boundingBox())!;
+    await p.mouse.move(box.x + 2, box.y + box.height / 2);
+    await p.mouse.down();
+    for (let i = 1; i <= 10; i++) await p.mouse.move(box.x + (box.width * 0.7 * i) / 10, box.y + box.height / 2);
+    await p.mouse.up();
+    await until('a new estimate', async () => (await text(p, '[data-metric="MACs"] .metric-value')) !== planned);
+    const moved = await text(p, '[data-metric="MACs"] .metric-value');
+    assert.ok(host.count('estimate') > before);
+    // every estimate the drag asked for, one at a time: never more in flight than one
+    assert.ok(host.count('estimate') - before <= 11);
+    assert.match(await p.locator('.rt').textContent() ?? '', /estimate \d/);
+    await p.locator('.undo').click();
+    await until('the plan back', async () => (await text(p, '[data-metric="MACs"] .metric-value')) === planned);
+    await p.locator('.redo').click();
+    await until('the edit again', async () => (await text(p, '[data-metric="MACs"] .metric-value')) === moved);
+    // typing a kept count
+    await p.locator('.rows .row').nth(0).locator('.kept input').fill('2');
+    await p.locator('.rows .row').nth(0).locator('.kept input').press('Enter');
+    await until('the typed value used', async () => (await text(p, '[data-metric="MACs"] .metric-value')) !== moved);
+    saved = await p.evaluate(() => (globalThis as unknown as { __state: unknown }).__state);
+    assert.deepEqual(await violations(w), []);
+  });
+
+  it('comes back from its saved state after a reload, without planning again', async () => {
+    const host = new FakeHost(session);
+    const w = await open(host, { mode: 'panel' }, { state: saved });
+    const p = w.page;
+    await p.locator('.rows .row').first().waitFor();
+    const state = saved as { keep: Record<string, number> };
+    assert.equal(await p.locator('.rows .row').nth(0).locator('.kept input').inputValue(), String(state.keep['0']));
+    assert.equal(host.count('plan'), 0);
+    assert.ok(host.count('scan') === 1, 'the scan is asked for again (the engine caches it)');
+    await until('the undo history back too', async () => (await p.locator('.view.ratios .undo:not([disabled])').count()) === 1);
+  });
+
+  it('shows a scan\'s progress, cancels it, and shows errors in one sentence with the setting', async () => {
+    const host = new FakeHost(session, { ...SETTINGS, samples: 500, ratios: [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9] });
+    const w = await open(host, { mode: 'panel', action: 'scan', tab: 'sensitivity' });
+    const p = w.page;
+    await p.locator('.view.sensitivity [data-task="scan"][data-state="running"] .cancel').waitFor();
+    await until('a percentage', async () => /\(\d+ %\)/.test(await text(p, '.view.sensitivity .task-message')));
+    await p.locator('.view.sensitivity .cancel').click();
+    await p.locator('.view.sensitivity [data-task="scan"]', { hasText: 'Cancelled.' }).waitFor();
+    assert.ok(host.messages.some((m) => m.type === 'cancel'));
+    host.fail.scan = { message: 'fashion.npz has no array named like the input', option: 'data', setting: 'prunelens.calibration.data' };
+    await p.locator('.run-scan').click();
+    await p.locator('.view.sensitivity [data-task="scan"][data-state="error"]').waitFor();
+    assert.equal(await text(p, '.view.sensitivity [data-task="scan"] .error'), '⚠ fashion.npz has no array named like the input (setting: prunelens.calibration.data)');
+  });
+
+  it('draws the graph, and selecting a layer explains its coupling', async () => {
+    const host = new FakeHost(session);
+    const w = await open(host, { mode: 'panel', tab: 'graph' });
+    const p = w.page;
+    await until('the first paint', async () => !!(await p.locator('.view.graph').getAttribute('data-first-paint-ms')));
+    assert.ok(Number(await p.locator('.view.graph').getAttribute('data-drawn')) > 5);
+    await p.locator('.graph-search input').fill('res/conv2/conv2.0');
+    await p.locator('.search-results li').first().click();
+    await p.locator('.graph-side h3', { hasText: /^Group 1:/ }).waitFor();
+    const side = await text(p, '.graph-side');
+    assert.match(side, /These 8 layers lose the same channels/);
+    assert.match(side, /Why they are coupled\s*Add \/res\/Add: .*residual/);
+    assert.match(side, /Conv \/dw\/dw\.0\/Conv: depthwise/);
+    assert.deepEqual(await violations(w), []);
+    assert.deepEqual(w.errors, []);
+  });
+
+  it('shows the model overview in every theme kind', async () => {
+    for (const theme of ['light', 'hc'] as const) {
+      const host = new FakeHost(session);
+      const w = await open(host, { mode: 'overview' }, { theme });
+      const p = w.page;
+      await p.locator('.overview .cards').waitFor();
+      assert.match(await text(p, '.cards'), /78\.4 k/);
+      assert.equal(await p.locator('table.groups tbody tr').count(), 7);
+      assert.ok(await p.locator('svg[data-chart="ops"]').count());
+      await p.locator('.overview .prune').click();
+      await until('the command', async () => host.calls.some((c) => c.method === 'host.command'));
+      assert.deepEqual(await violations(w), []);
+      assert.deepEqual(w.errors, []);
+    }
+  });
+});
