@@ -245,6 +245,24 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
     await shoot('report-and-variants-dark');
   });
 
+  it('the Layer Sensitivity view selects a group in the panel', async () => {
+    await showContainer('Pruning');
+    const row = page.locator('.pane-body .monaco-list-row', { hasText: '#2 /res/conv1/conv1.0/Conv' });
+    await row.click();
+    panel = await frameWith('.panel .rows .row');
+    await panel.locator('.rows .row.selected[data-group="2"]').waitFor({ timeout: 20_000 });
+  });
+
+  it('the panel comes back after a window reload, with its ratios', async () => {
+    const kept = await panel.locator('.rows .row .kept input').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+    await page.reload();
+    await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+    await page.locator('.tab', { hasText: 'Prune fashion-cnn.onnx' }).click({ timeout: 60_000 });
+    panel = await frameWith('.panel .rows .row', 60_000);
+    await until('the restored ratios', async () =>
+      JSON.stringify(await panel.locator('.rows .row .kept input').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value))) === JSON.stringify(kept));
+  });
+
   it('every view in the light, dark and high-contrast themes', { skip: !SHOTS && 'PRUNELENS_E2E_SHOTS not set' }, async () => {
     for (const t of ['dark', 'light', 'hc'] as const) {
       theme = t;

@@ -163,6 +163,15 @@ describe('webview in Chromium', { skip: !hasChromium() && 'Debian chromium is no
     await p.locator('.rows .row').nth(0).locator('.kept input').fill('2');
     await p.locator('.rows .row').nth(0).locator('.kept input').press('Enter');
     await until('the typed value used', async () => (await text(p, '[data-metric="MACs"] .metric-value')) !== moved);
+    // one channel left: a collapse warning, and saving asks first
+    await p.locator('.rows .row').nth(1).locator('.kept input').fill('1');
+    await p.locator('.rows .row').nth(1).locator('.kept input').press('Enter');
+    await p.locator('.warning-collapse').first().waitFor();
+    await p.locator('.view.ratios .save-variant').click();
+    await until('the confirmation', async () => host.count('host.confirm') === 1);
+    assert.match(String(host.calls.find((c) => c.method === 'host.confirm')!.params.message), /layer collapses/);
+    await until('the save after it', async () => host.count('host.saveVariant') === 1);
+    assert.equal(host.calls.find((c) => c.method === 'prune')!.params.keep !== undefined, true, 'edited ratios are pruned by kept counts');
     saved = await p.evaluate(() => (globalThis as unknown as { __state: unknown }).__state);
     assert.deepEqual(await violations(w), []);
   });

@@ -57,10 +57,16 @@ export class WebviewBridge implements vscode.Disposable {
 
   post(msg: ToWebview): void {
     if (!this.ready && msg.type !== 'init') {
-      this.queued.push(msg);
+      // answers belong to the webview that asked, which is gone; anything else waits for the next one
+      if (msg.type !== 'result' && msg.type !== 'error' && msg.type !== 'progress') this.queued.push(msg);
       return;
     }
     void this.webview.postMessage(msg);
+  }
+
+  /** The webview was hidden: VS Code discards its content (no retainContextWhenHidden) until it is shown again. */
+  hidden(): void {
+    this.ready = false;
   }
 
   dispose(): void {

@@ -40,6 +40,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     const entry = { panel, uri: document.uri };
     this.editors.add(entry);
     panel.onDidChangeViewState((e) => {
+      if (!e.webviewPanel.visible) bridge.hidden();
       if (e.webviewPanel.active) this.onActive(document.uri);
     });
     panel.onDidDispose(() => {

@@ -34,6 +34,8 @@ export class Panels implements vscode.WebviewPanelSerializer<{ model?: { uri?: s
       if (action) found.bridge.post({ type: 'action', action });
       return;
     }
+    // the engine starts and loads the model while the webview boots (its first call then finds it open)
+    this.deps.models.summary(uri.fsPath).catch(() => undefined);
     const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, title(uri), vscode.ViewColumn.Active, webviewOptions(this.extensionUri));
     this.attach(panel, uri, action, tab);
   }
@@ -86,6 +88,7 @@ export class Panels implements vscode.WebviewPanelSerializer<{ model?: { uri?: s
       if (this.open.get(key)?.panel === panel) this.open.delete(key);
     });
     panel.onDidChangeViewState((e) => {
+      if (!e.webviewPanel.visible) bridge.hidden();
       if (e.webviewPanel.active) this.onActive(uri);
     });
     this.onActive(uri);
