@@ -19,7 +19,7 @@ const IDX = {
 };
 const SETTINGS: ResolvedSettings = {
   ...IDX, samples: 64, criterion: 'l1', ratios: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], threads: 0,
-  target: { kind: 'macs', keep: 0.5 }, strategy: 'sensitivity', maxRatio: 0.8, roundTo: 1, latencyRuns: 0,
+  target: { kind: 'macs', keep: 0.5 }, strategy: 'sensitivity', maxRatio: 0.8, roundTo: 1, latency: false, latencyRuns: 0, recover: [],
 };
 const MODEL = { uri: `file://${EXAMPLE}`, path: EXAMPLE, name: 'fashion-cnn.onnx' };
 

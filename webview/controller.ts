@@ -264,7 +264,8 @@ export class Controller {
 
   async saveVariant(): Promise<void> {
     const s = this.store.get();
-    const collapses = currentWarnings(s).warnings.filter((w) => w.kind === 'collapse');
+    // a collapsed layer, or a group cut until its output is predicted gone: ask before writing such a model
+    const collapses = currentWarnings(s).warnings.filter((w) => w.kind === 'collapse' || w.kind === 'destroyed');
     if (collapses.length) {
       const ok = await this.run('save', this.host.call('host.confirm', {
         message: `${collapses.length === 1 ? 'A layer collapses' : `${collapses.length} layers collapse`} in this plan. Save the variant anyway?`,

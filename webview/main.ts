@@ -31,8 +31,19 @@ const persist = (p: Persisted) => {
   timer ??= setTimeout(() => {
     timer = undefined;
     host.setState(pending);
-  }, 150);
+  }, 100);
 };
+// a webview being hidden or reloaded is discarded: what is still waiting is saved at once
+const flush = () => {
+  if (timer === undefined) return;
+  clearTimeout(timer);
+  timer = undefined;
+  host.setState(pending);
+};
+window.addEventListener('pagehide', flush);
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'hidden') flush();
+});
 const store = new Store(initialState(host.getState<Persisted>()), persist);
 const controller = new Controller(host, store);
 let mode: InitMessage['mode'] | undefined;

@@ -20,7 +20,7 @@ export function sidebarRows(s: Pick<State, 'plan' | 'scan' | 'keep' | 'edited'>)
   for (const w of currentWarnings(s).warnings) {
     const row = w.group === undefined ? undefined : rows.get(w.group);
     if (!row) continue;
-    if (w.kind === 'collapse') row.risk = 'collapse';
+    if (w.kind === 'collapse' || w.kind === 'destroyed') row.risk = 'collapse';
     else if (HIGH.has(w.kind) && row.risk !== 'collapse') row.risk = 'high';
     else if (w.kind === 'min-channels' && (row.risk === 'low' || row.risk === 'none')) row.risk = 'medium';
     row.note = row.note ? `${row.note}\n\n${w.message}` : w.message;

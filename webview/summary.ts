@@ -37,20 +37,33 @@ export function summaryView(store: Store, controller: Controller): HTMLElement {
       row('MACs', count(r.before.macs), count(r.after.macs), `${pct(r.after.macs / r.before.macs, 1)} kept`),
       row('File size', bytes(r.before.bytes), bytes(r.after.bytes), `${pct(r.after.bytes / r.before.bytes, 1)} kept`),
     ];
-    if (r.latency) rows.push(row(`Latency (median of ${r.latency.runs}, ${r.latency.threads || 'default'} threads)`, ms(r.latency.beforeMs), ms(r.latency.afterMs), `${r.latency.speedup.toFixed(2)}× faster`));
+    if (r.latency) {
+      const t = r.latency.threads;
+      rows.push(row(`Latency (median of ${r.latency.runs} runs, ${t === 0 ? 'all cores' : `${t} thread${t === 1 ? '' : 's'}`})`, ms(r.latency.beforeMs), ms(r.latency.afterMs), `${r.latency.speedup.toFixed(2)}× faster`));
+    }
     if (r.accuracy) {
       rows.push(row(`Top-1 accuracy (${r.accuracy.samples} samples)`, pct(r.accuracy.before, 1), pct(r.accuracy.after, 1), `${((r.accuracy.after - r.accuracy.before) * 100).toFixed(1)} points`));
       rows.push(row('Top-5 accuracy', pct(r.accuracy.top5Before, 1), pct(r.accuracy.top5After, 1), `${((r.accuracy.top5After - r.accuracy.top5Before) * 100).toFixed(1)} points`));
     }
+    if (r.recovery) {
+      const rec = r.recovery;
+      const m = (x: typeof rec.before) => x.agreement !== undefined ? `agreement ${pct(x.agreement, 1)}` : `rel-l2 ${x['rel-l2'].toFixed(3)}`;
+      rows.push(row(`Fidelity to the original, recovery ${rec.methods.join('+')} (${rec.data.judged})`, m(rec.before), m(rec.after), `fitted on ${rec.data.fitted}`));
+    }
     const v = r.verification;
+    // agreement on inputs that excite nothing proves nothing: then the variant is not called verified
+    const verified = v.passed && v.exercised !== false;
     clear(body,
       current ? null : h('div', { class: 'note' }, 'The ratios changed since this variant was pruned: prune again to measure them.'),
       h('table', { class: 'grid before-after' },
         h('thead', null, h('tr', null, h('th', null, ''), h('th', null, 'Before'), h('th', null, 'After'), h('th', null, 'Change'))),
         h('tbody', null, ...rows)),
-      h('p', { class: v.passed ? 'verified' : 'error' },
-        v.passed ? '✓ Verified: ' : '✗ Not verified: ',
-        `the pruned model computes what the masked original computes on ${v.samples} samples (${v.inputs.real ? v.inputs.real.description : 'seeded random inputs'}); largest relative error ${v.maxRelError.toExponential(2)}.`),
+      h('p', { class: verified ? 'verified' : 'error' },
+        verified ? '✓ Verified: ' : v.passed ? '⚠ Not verified: ' : '✗ Not verified: ',
+        v.passed && v.exercised === false
+          ? `the outputs stayed silent on the ${v.samples} samples it was checked on (${v.degenerate?.join('; ') || 'degenerate outputs'}), so agreement proves nothing; give calibration data (prunelens.calibration.data).`
+          : `the pruned model computes what the masked original computes on ${v.samples} samples (${v.inputs.real ? v.inputs.real.description : v.inputs.random.description ?? 'seeded random inputs'}); largest relative error ${v.maxRelError.toExponential(2)}.`),
+      v.silenced?.length ? h('p', { class: 'error' }, `⚠ Outputs the original fills and the variant leaves silent: ${v.silenced.join('; ')}.`) : null,
       h('p', { class: 'muted' }, `Criterion ${r.criterion}, ${r.groups.length} groups pruned${r.recipe ? `, from a ${r.recipe.settings.strategy} plan` : ', from edited ratios'}.`),
       s.saved ? h('p', { class: 'saved' }, `Saved as ${s.saved.path} (${bytes(s.saved.bytes)}). `,
         s.saved.reports ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); void controller.openFile(s.saved!.reports!.markdown); } }, 'Open report') : null) : null);

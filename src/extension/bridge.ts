@@ -139,7 +139,9 @@ export class WebviewBridge implements vscode.Disposable {
       plan: { target: s.target, strategy: s.strategy, maxRatio: s.maxRatio, roundTo: s.roundTo, criterion: s.criterion, scanSettings },
       prune: {
         criterion: s.criterion, ...(s.data ? { data: s.data } : {}), ...(s.labels ? { labels: s.labels } : {}), ...(s.preprocess ? { preprocess: s.preprocess } : {}),
-        latencyRuns: s.latencyRuns, ...(s.threads > 0 ? { threads: s.threads } : {}),
+        ...(!s.latency ? { latencyRuns: 0 } : s.latencyRuns > 0 ? { latencyRuns: s.latencyRuns } : { latency: true }),
+        ...(s.recover.length ? { recover: s.recover } : {}),
+        ...(s.threads > 0 ? { threads: s.threads } : {}),
       },
       estimate: { criterion: s.criterion },
     };

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { CriterionName, OptionName, StrategyName } from '../shared/types.js';
+import type { CriterionName, OptionName, RecoveryMethod, StrategyName } from '../shared/types.js';
 import type { ResolvedSettings } from '../shared/webview.js';
 
 export const SECTION = 'prunelens';
@@ -30,7 +30,9 @@ export function resolveSettings(model: vscode.Uri): ResolvedSettings {
     strategy: c.get<StrategyName>('plan.strategy', 'sensitivity'),
     maxRatio: c.get<number>('plan.maxRatio', 0.8),
     roundTo: c.get<number>('plan.roundTo', 1),
-    latencyRuns: c.get<number>('prune.latencyRuns', 20),
+    latency: c.get<boolean>('prune.latency', true),
+    latencyRuns: c.get<number>('prune.latencyRuns', 0),
+    recover: c.get<RecoveryMethod[]>('prune.recover', []),
   };
 }
 
@@ -39,7 +41,7 @@ export function settingFor(option: OptionName | undefined): string | undefined {
   const map: Partial<Record<OptionName, string>> = {
     data: 'calibration.data', labels: 'calibration.labels', preprocess: 'calibration.preprocess', samples: 'calibration.samples',
     criterion: 'criterion', ratios: 'scan.ratios', threads: 'threads', target: 'plan.target', strategy: 'plan.strategy',
-    maxRatio: 'plan.maxRatio', roundTo: 'plan.roundTo', latencyRuns: 'prune.latencyRuns',
+    maxRatio: 'plan.maxRatio', roundTo: 'plan.roundTo', latencyRuns: 'prune.latencyRuns', recover: 'prune.recover',
   };
   const key = option && map[option];
   return key ? `${SECTION}.${key}` : undefined;

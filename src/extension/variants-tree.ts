@@ -98,13 +98,14 @@ export class VariantsTree implements vscode.TreeDataProvider<Node> {
     const r = node.v.report;
     const item = new vscode.TreeItem(node.v.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `variant-${node.v.model.toString()}`;
-    item.iconPath = new vscode.ThemeIcon(r.verification?.passed ? 'verified' : 'warning');
+    const verified = r.verification?.passed && r.verification.exercised !== false && !r.verification.silenced?.length;
+    item.iconPath = new vscode.ThemeIcon(verified ? 'verified' : 'warning');
     const pct = (a: number, b: number) => `${Math.round((100 * a) / b)} %`;
     const parts = [`MACs ${pct(r.after.macs, r.before.macs)}`, `params ${pct(r.after.params, r.before.params)}`];
     if (r.latency) parts.push(`${r.latency.speedup.toFixed(2)}× faster`);
     if (r.accuracy) parts.push(`top-1 ${(100 * r.accuracy.after).toFixed(1)} %`);
     item.description = parts.join(' · ');
-    item.tooltip = `${node.v.name}: ${item.description}; verified ${r.verification?.passed ? 'yes' : 'no'}`;
+    item.tooltip = `${node.v.name}: ${item.description}; verified: ${verified ? 'yes' : 'no (see its report)'}`;
     item.contextValue = 'variant';
     item.resourceUri = node.v.model;
     item.command = { command: 'prunelens.openReport', title: 'Open report', arguments: [node.v.markdown] };

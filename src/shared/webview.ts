@@ -7,7 +7,7 @@
  * stream `progress`, and `cancel` stops one. The host never pushes model data the webview did not ask for.
  */
 import type { EngineMethods, ProgressValue } from './protocol.js';
-import type { CriterionName, ErrorCode, OptionName, PlanTarget, Recipe, SaveResult, StrategyName } from './types.js';
+import type { CriterionName, ErrorCode, OptionName, PlanTarget, Recipe, RecoveryMethod, SaveResult, StrategyName } from './types.js';
 
 /** What the user's settings resolve to (paths absolute); the panel shows them beside the results they produced. */
 export interface ResolvedSettings {
@@ -23,7 +23,12 @@ export interface ResolvedSettings {
   strategy: StrategyName;
   maxRatio: number;
   roundTo: number;
+  /** Measure the original's and the variant's latency when pruning. */
+  latency: boolean;
+  /** Exactly this many timed runs (0: as many as fill a second, at least 20). */
   latencyRuns: number;
+  /** Recovery without training after pruning (none: the variant as cut). */
+  recover: RecoveryMethod[];
 }
 
 export type PanelTab = 'sensitivity' | 'ratios' | 'graph' | 'summary';
