@@ -42,10 +42,12 @@ if (sharpPkgs.length < 2) {
 }
 const keep = [
   'node_modules/onnxruntime-node/package.json',
-  'node_modules/onnxruntime-node/dist/**',
+  'node_modules/onnxruntime-node/dist/**/*.js',
   `node_modules/onnxruntime-node/bin/napi-v6/${p.ort}/**`,
   'node_modules/onnxruntime-common/package.json',
-  'node_modules/onnxruntime-common/dist/cjs/**',
+  'node_modules/onnxruntime-common/dist/cjs/**/*.js',
+  // its package.json says "type": "module"; this one makes the CommonJS build CommonJS
+  'node_modules/onnxruntime-common/dist/cjs/package.json',
   ...sharpPkgs.map((d) => `node_modules/${d}/**`),
 ];
 const ignoreFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'prunelens-package-')), `.vscodeignore-${target}`);

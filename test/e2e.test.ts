@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import JSZip from 'jszip';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { freshProfile, hasCodeServer, installVsix, startServer, type Profile, type Server } from './helpers/code-server.js';
 import { ROOT, tmpdir } from './helpers/env.js';
@@ -26,6 +27,7 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
   const workspace = path.join(dir, 'workspace');
   const model = path.join(workspace, 'fashion-cnn.onnx');
   let profile: Profile;
+  let vsix: string;
   let server: Server;
   let browser: Browser;
   let page: Page;
@@ -58,7 +60,7 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
       fs.copyFileSync(path.join(ROOT, 'examples', f), path.join(workspace, f));
     }
     workspaceSettings(64);
-    const vsix = path.join(dir, 'prunelens.vsix');
+    vsix = path.join(dir, 'prunelens.vsix');
     for (const [script, args] of [['scripts/build.mjs', []], ['scripts/package.mjs', ['-o', vsix]]] as const) {
       const r = spawnSync(process.execPath, [path.join(ROOT, script), ...args], { cwd: ROOT, encoding: 'utf8' });
       assert.equal(r.status, 0, `${script}: ${r.stderr}${r.stdout}`);
@@ -121,6 +123,18 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
 
   let panel: Frame;
   let timings: Record<string, number> = {};
+
+  it('packages only what runs, with one platform\'s native binaries', async () => {
+    const names = Object.keys((await JSZip.loadAsync(fs.readFileSync(vsix))).files);
+    assert.ok(names.includes(`extension/node_modules/onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/onnxruntime_binding.node`));
+    const other = new RegExp(`napi-v6/(?!${process.platform}/${process.arch}/)`);
+    assert.deepEqual(names.filter((n) => other.test(n)), [], 'no other platform\'s binaries');
+    assert.deepEqual(names.filter((n) => /\/(src|test|webview|scripts)\/|\.map$|\.ts$/.test(n)), [], 'no sources, tests or source maps');
+    assert.ok(names.includes('extension/dist/webview.js') && names.includes('extension/dist/extension.cjs') && names.includes('extension/dist/cli.js'));
+    const mb = fs.statSync(vsix).size / 1e6;
+    assert.ok(mb < 40, `${mb.toFixed(1)} MB`);
+    console.log(`vsix: ${mb.toFixed(1)} MB, ${names.length} entries`);
+  });
 
   it('right-click → Prune Model… opens the panel, which plans and draws its charts', async () => {
     const item = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'fashion-cnn.onnx' });

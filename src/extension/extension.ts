@@ -63,9 +63,12 @@ export function activate(context: vscode.ExtensionContext): void {
       if (current?.uri === model.uri) void sensitivity.reveal(group);
     },
   };
-  panels = new Panels(context.extensionUri, deps, setCurrent);
-  const editor = new ModelEditorProvider(context.extensionUri, deps, setCurrent, (uri) => {
-    // the overview closed: free the model unless its panel still uses it
+  // the engine holds a model (hundreds of MB for a large one) while a panel or an overview shows it
+  let editor: ModelEditorProvider | undefined;
+  panels = new Panels(context.extensionUri, deps, setCurrent, (uri) => {
+    if (!editor?.has(uri)) void models.close(uri.fsPath);
+  });
+  editor = new ModelEditorProvider(context.extensionUri, deps, setCurrent, (uri) => {
     if (!panels!.has(uri)) void models.close(uri.fsPath);
   });
   sensitivity.view = vscode.window.createTreeView(SENSITIVITY_VIEW, { treeDataProvider: sensitivity, showCollapseAll: true });
@@ -74,10 +77,10 @@ export function activate(context: vscode.ExtensionContext): void {
     output, sensitivity.view, variants.view, panels,
     { dispose: () => engine.dispose() },
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels),
-    vscode.window.registerCustomEditorProvider(EDITOR_VIEW_TYPE, editor, { supportsMultipleEditorsPerDocument: true }),
-    vscode.window.registerCustomEditorProvider(JSON_EDITOR_VIEW_TYPE, editor, { supportsMultipleEditorsPerDocument: true }),
+    vscode.window.registerCustomEditorProvider(EDITOR_VIEW_TYPE, editor!, { supportsMultipleEditorsPerDocument: true }),
+    vscode.window.registerCustomEditorProvider(JSON_EDITOR_VIEW_TYPE, editor!, { supportsMultipleEditorsPerDocument: true }),
     ...registerCommands({
-      activeModel: () => panels!.activeModel() ?? editor.activeModel() ?? (current ? vscode.Uri.parse(current.uri) : undefined),
+      activeModel: () => panels!.activeModel() ?? editor!.activeModel() ?? (current ? vscode.Uri.parse(current.uri) : undefined),
       openPanel: (uri, action) => panels!.show(uri, action, action === 'scan' ? 'sensitivity' : 'ratios'),
       revealGroup: (uri, group) => panels!.select(uri, group),
       showLog: () => output.show(),

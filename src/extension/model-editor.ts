@@ -50,6 +50,10 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     if (panel.active) this.onActive(document.uri);
   }
 
+  has(uri: vscode.Uri): boolean {
+    return [...this.editors].some((e) => e.uri.toString() === uri.toString());
+  }
+
   /** The model of the active overview, if one is active. */
   activeModel(): vscode.Uri | undefined {
     for (const e of this.editors) if (e.panel.active) return e.uri;

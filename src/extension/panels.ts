@@ -24,6 +24,8 @@ export class Panels implements vscode.WebviewPanelSerializer<{ model?: { uri?: s
     private readonly deps: BridgeDeps,
     /** A panel became the active editor: its model is the current model. */
     private readonly onActive: (uri: vscode.Uri) => void,
+    /** A model's panel closed: the engine may free the model. */
+    private readonly onClosed: (uri: vscode.Uri) => void = () => undefined,
   ) {}
 
   /** Opens (or reveals) the panel of a model. */
@@ -86,6 +88,7 @@ export class Panels implements vscode.WebviewPanelSerializer<{ model?: { uri?: s
     panel.onDidDispose(() => {
       bridge.dispose();
       if (this.open.get(key)?.panel === panel) this.open.delete(key);
+      this.onClosed(uri);
     });
     panel.onDidChangeViewState((e) => {
       if (!e.webviewPanel.visible) bridge.hidden();
