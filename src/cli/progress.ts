@@ -2,6 +2,12 @@ import cliProgress from 'cli-progress';
 import type { ProgressFn } from '../core/api.js';
 import type { ProgressEvent } from '../shared/types.js';
 
+/** How long a job runs before progress shows: 1 s, or PRUNELENS_PROGRESS_AFTER_MS (scripts and tests: 0 = at once). */
+function progressAfterMs(): number {
+  const v = Number(process.env.PRUNELENS_PROGRESS_AFTER_MS);
+  return Number.isFinite(v) && v >= 0 ? v : 1000;
+}
+
 /** Between two progress lines when stderr is not a terminal (a log, CI). */
 const LINE_EVERY_MS = 5000;
 
@@ -10,7 +16,7 @@ const LINE_EVERY_MS = 5000;
  * a terminal, or else a line at each new phase and every few seconds, and a closing line with the time taken.
  * Announcements (phase 'announce', e.g. the scan a plan runs) are printed at once.
  */
-export function stderrProgress(delayMs = 1000): { onProgress: ProgressFn; stop: (ok: boolean) => void } {
+export function stderrProgress(delayMs = progressAfterMs()): { onProgress: ProgressFn; stop: (ok: boolean) => void } {
   const start = Date.now();
   let bar: cliProgress.SingleBar | undefined;
   let phase = '';
