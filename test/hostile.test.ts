@@ -415,6 +415,20 @@ describe("the user's files", { concurrency: CONCURRENCY }, () => {
     await run(t, ['scan', ext.model, '-o', path.join(ext.dir, 'm.onnx.data'), '--force', '--no-cache'], { message: /one of this command's inputs/, keep: [ext.dir] });
   });
 
+  it('a cache folder that cannot be made (under /proc, through a dangling symlink, a file) does not hang or fail the scan', async (t) => {
+    // Node's mkdirSync(…, { recursive: true }) spins for ever under /proc, with SIGTERM unable to stop it.
+    const dangling = path.join(root, 'dangling-cache');
+    fs.symlinkSync(path.join(root, 'no-such-folder', 'deeper'), dangling);
+    const file = path.join(root, 'cache-is-a-file');
+    fs.writeFileSync(file, 'x');
+    const dirs = [...(fs.existsSync('/proc/self') ? ['/proc/prunelens-nonexistent/scans'] : []), path.join(dangling, 'scans'), path.join(file, 'scans')];
+    for (const [i, cacheDir] of dirs.entries()) {
+      const out = path.join(OUT, `cache-${i}.json`);
+      await run(t, ['scan', EXAMPLE, '--samples', '8', '--ratios', '0.5', '--cache-dir', cacheDir, '-o', out], { code: 0, ms: 20_000 });
+      assert.equal(JSON.parse(fs.readFileSync(out, 'utf8')).targets.length > 0, true);
+    }
+  });
+
   it('existing report files are not replaced without --force, and that is known before any work', async (t) => {
     const { dir } = EX('reports-exist');
     const out = path.join(dir, 'pruned.onnx');

@@ -17,7 +17,7 @@ import type { TaskOptions } from '../progress.js';
 import { createSession, ort, type Session } from '../runtime/ort.js';
 import { MAX_JSON_FILE_BYTES } from '../limits.js';
 import { writeTextAtomic } from '../util/atomic.js';
-import { readRegularText } from '../util/files.js';
+import { makeDirs, readRegularText } from '../util/files.js';
 import { trimCache } from './cache-trim.js';
 import { sha256 } from '../util/hash.js';
 import { buildInstrumented } from './instrument.js';
@@ -318,7 +318,7 @@ function readCached(file: string): ScanResult | undefined {
 /** Best effort: the scan's answer does not depend on the cache being writable. */
 function writeCached(file: string, result: ScanResult): void {
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    makeDirs(path.dirname(file));
     writeTextAtomic(file, JSON.stringify(result), { overwrite: true });
     trimCache(path.dirname(file));
   } catch { /* unwritable cache: the result is returned anyway */ }

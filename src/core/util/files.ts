@@ -4,6 +4,7 @@
  * a folder would fail with a bare EISDIR.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { ErrorCode, OptionName } from '../../shared/types.js';
 import { PruneLensError } from '../errors.js';
 import { formatBytes } from '../limits.js';
@@ -80,6 +81,35 @@ export function isRegularFile(file: string): boolean {
     return fs.statSync(file).isFile();
   } catch {
     return false;
+  }
+}
+
+/**
+ * Creates a folder and its missing parents, one mkdir each. Not `mkdirSync(…, { recursive: true })`: Node's recursive
+ * mkdir spins for ever (synchronously, so no signal handler runs) when a parent exists but mkdir of its child answers
+ * ENOENT, as under /proc or through a dangling symlink.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let at = path.resolve(dir);
+  for (;;) {
+    try {
+      if (!fs.statSync(at).isDirectory()) throw Object.assign(new Error(`${at}: not a folder`), { code: 'ENOTDIR' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      missing.push(at);
+      const up = path.dirname(at);
+      if (up === at) break;
+      at = up;
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      fs.mkdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.statSync(d).isDirectory()) throw e;
+    }
   }
 }
 
