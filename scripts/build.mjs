@@ -1,6 +1,7 @@
 // Bundles with esbuild: the CLI and engine process (dist/cli.js), the extension host glue (dist/extension.cjs) and
 // the webview UI (dist/webview.js + dist/webview.css). onnxruntime-node and sharp stay external in the CLI: they load
-// native binaries from their own package folders. Run as a script, or import `build` (the webview tests do).
+// native binaries from their own package folders; so do TF.js's wasm backend and h5wasm (their .wasm files). Run as a
+// script, or import `build` (the webview tests do).
 import * as esbuild from 'esbuild';
 import { chmodSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -19,7 +20,7 @@ export async function buildCli(outdir = path.join(root, 'dist')) {
     target: 'node20',
     format: 'esm',
     sourcemap: true,
-    external: ['onnxruntime-node'],
+    external: ['onnxruntime-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', 'h5wasm'],
     // CommonJS dependencies inside an ES module bundle need `require`.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: 'warning',

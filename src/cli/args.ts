@@ -13,7 +13,7 @@ export const FLAGS: Record<OptionName, string | undefined> = {
   threads: '--threads', only: '--only', seed: '--seed', cacheDir: '--cache-dir', stack: '--stack',
   target: '--target', maxLoss: '--max-loss', strategy: '--strategy', scan: '--scan', maxRatio: '--max-ratio',
   sparsity: '--sparsity', nm: '--nm', latencyRuns: '--latency-runs', runs: '--runs', warmup: '--warmup', compare: '--compare', reference: '--reference', recover: '--recover', steps: '--steps',
-  modelId: undefined, variantId: undefined, criteria: '--compare', method: '--criterion',
+  modelId: undefined, variantId: undefined, criteria: '--compare', method: '--criterion', quantization: '--quantization',
 };
 
 /** An engine error in this CLI's words: the option it is about becomes its flag. */

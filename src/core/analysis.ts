@@ -194,7 +194,7 @@ export class Analysis {
   }
 
   warnings(): string[] {
-    const out: string[] = [];
+    const out: string[] = [...(this.model.source?.warnings ?? [])];
     if (this.shapes.warning) out.push(this.shapes.warning);
     const inSub = this.infos.filter((i) => i.subgraph);
     if (inSub.length) {
@@ -256,9 +256,35 @@ export async function analyseModel(model: Model, opts: AnalyseOptions = {}): Pro
   throwIfCancelled(opts.signal);
   opts.onProgress?.({ phase: 'analyse', done: 0, total: 1 });
   const dep = analyzeDependencies(model, shapes);
+  blockTiedWeights(model, dep);
   const cost = computeCost(model, shapes);
   opts.onProgress?.({ phase: 'analyse', done: 1, total: 1 });
   return new Analysis(model, shapes, assumed, inputValues, dep, cost);
+}
+
+/**
+ * A format that keeps one set of weights per layer (Keras, TF.js) cannot hold a shared layer's calls pruned apart: a
+ * group that slices such a weight for some of its readers and not for all cannot be pruned. (A group that slices it
+ * alike for every reader, e.g. both calls' outputs joined by an Add, keeps the weights one set.)
+ */
+function blockTiedWeights(model: Model, dep: DepGraph): void {
+  const tied = model.source?.tied;
+  if (!tied?.size) return;
+  for (const g of dep.groups) {
+    const byAxis = new Map<string, Set<string>>();
+    for (const p of g.params) {
+      if (!tied.has(p.tensor)) continue;
+      const k = `${p.tensor}\u0000${p.axis}`;
+      if (!byAxis.has(k)) byAxis.set(k, new Set());
+      byAxis.get(k)!.add(p.node);
+    }
+    for (const [k, nodes] of byAxis) {
+      const tensor = k.split('\u0000')[0];
+      const readers = model.graph.consumersOf(tensor);
+      const why = tied.get(tensor)!;
+      if (readers.some((n) => !nodes.has(n.name)) && !g.reasons.includes(why)) g.reasons.push(why);
+    }
+  }
 }
 
 /** Loads and analyses a model file. */

@@ -17,6 +17,8 @@ import type { DepGraph } from './deps/analyze.js';
 import { invalid, PruneLensError, throwIfCancelled } from './errors.js';
 import { evaluateAccuracy } from './eval.js';
 import { cloneModel, modelFiles } from './formats/index.js';
+import { foreignSource, type ForeignSource, type NativeFiles, type Quantize } from './formats/foreign.js';
+import { stageNative } from './formats/native-save.js';
 import { encodeOnnx, saveOnnx } from './formats/onnx/save.js';
 import type { Model } from './ir/graph.js';
 import { RECIPE_KIND, RECIPE_VERSION } from './plan/plan.js';
@@ -30,6 +32,10 @@ import { verifyAgainstTwin, type RealInputs } from './surgery/verify.js';
 import { checkRecovery, outputs, recover } from './recovery/index.js';
 import type { Teacher } from './autodiff/gradients.js';
 import { GRADIENT_CRITERIA, type GradientCriterion } from './criteria/gradient.js';
+import { ioNames, readNative, verifyNative } from './surgery/verify-native.js';
+import { measureRunners } from './cost/latency.js';
+import { tfjsRunner, type HostFeeds } from './runtime/backend.js';
+import type { Feeds } from './runtime/ort.js';
 import { DenseChannels } from './recovery/layers.js';
 import { analyseModel } from './analysis.js';
 import { OutputBatch, writeAll } from './util/atomic.js';
@@ -47,6 +53,8 @@ export interface Variant {
   recipe: Recipe;
   /** The files it was made from (the model, its external data, the data it was checked on): never overwritten by a save. */
   inputs: string[];
+  /** TF.js and Keras models: the verified files in the model's own format, and how weights were stored. */
+  native?: { files: NativeFiles; quantize: Quantize };
 }
 
 /** A selection with the criterion that chose it (bn falls back to l1 where a group has no BatchNormalization). */
@@ -67,6 +75,9 @@ export function checkPruneOptions(opts: PruneOptions): void {
   }
   if (opts.labels && !opts.data) throw invalid('labels', 'labels need data to go with them');
   if (opts.recipe !== undefined) checkRecipeFields(opts.recipe);
+  if (opts.quantization !== undefined && opts.quantization !== 'original' && opts.quantization !== 'none') {
+    throw invalid('quantization', `original or none, got '${opts.quantization}'`);
+  }
 }
 
 /** Resolves what to remove: plan keys (group ids or layer names), kept counts, or one ratio for every group. */
@@ -164,10 +175,12 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
   const channels = new DenseChannels();
   let pruned: Model;
   let verification: Verification;
+  let twin: Model;
+  let feeds: Feeds[];
   let recovery: RecoveryReport | undefined;
   const stepReports: NonNullable<PruneReport['steps']> = [];
   if (steps <= 1) {
-    ({ pruned, verification } = await pruneOnce(a, chosen, real, opts));
+    ({ pruned, verification, twin, feeds } = await pruneOnce(a, chosen, real, opts));
     channels.apply(model, dep, chosen);
     // recovery changes the weights on purpose: verification above checked the surgery, before it
     if (methods.length) recovery = await recover(a, pruned, channels, calibration!, methods, { seed: opts.seed, signal: opts.signal, onProgress: opts.onProgress });
@@ -175,7 +188,7 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
     // k steps of prune → recover, each towards 1/k more of the removal, the channels scored again on the model as it is
     const finalKeep = new Map(chosen.map((c) => [c.group, dep.groups[c.group].units.length - c.remove.length]));
     let current = a;
-    let last: { pruned: Model; verification: Verification } | undefined;
+    let last: Awaited<ReturnType<typeof pruneOnce>> | undefined;
     // later steps score by gradients of KL to the dense model (unlabelled classifiers), not of the pruned model's own top-1
     let scoring: { data: CalibrationSet; teacher?: Teacher } | undefined;
     for (let k = 1; k <= steps; k++) {
@@ -207,7 +220,7 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
       stepReports.push({ step: k, removed: sel.reduce((t, x) => t + x.remove.length, 0), verified: last.verification.passed && last.verification.exercised, ...(stepRecovery ? { recovery: { before: stepRecovery.before, after: stepRecovery.after } } : {}) });
       recovery = stepRecovery;
     }
-    ({ pruned, verification } = last!);
+    ({ pruned, verification, twin, feeds } = last!);
   }
   // what was removed, in the dense model's channel indices
   const selections: Chosen[] = steps <= 1 ? chosen : denseSelections(a, channels, chosen);
@@ -217,6 +230,10 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
   throwIfCancelled(opts.signal);
   const after = computeCost(pruned, await computeShapes(pruned, shapes.inputs, { inputValues: a.givenValues }));
   let bytes = encodeOnnx(pruned);
+  // a TF.js or Keras model is written in its own format and checked as its users run it, before anything is saved
+  const foreign = foreignSource(model);
+  const hostFeeds: HostFeeds[] = feeds.map((f) => Object.fromEntries(Object.entries(f).map(([k, t]) => [k, { dims: [...t.dims], data: t.data as Float32Array }])));
+  const native = foreign ? await nativeFiles(foreign, model, pruned, recovery ? undefined : twin, hostFeeds, opts) : undefined;
   const layersAfter = new Map(after.layers.map((l) => [l.name, l]));
   const criterion = opts.criterion ?? 'l1';
   const report: PruneReport = {
@@ -227,7 +244,7 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
     inputShapes: shapes.inputs,
     basis: COST_BASIS,
     before: { params: a.cost.params, macs: a.cost.macs, bytes: a.bytes() },
-    after: { params: after.params, macs: after.macs, bytes: bytes.length + externalBytes(pruned) },
+    after: { params: after.params, macs: after.macs, bytes: native ? [...native.files.files.values()].reduce((n, b) => n + b.length, 0) : bytes.length + externalBytes(pruned) },
     groups: selections.map((s) => {
       const g = dep.groups[s.group];
       return { id: g.id, channels: g.units.length, kept: g.units.length - s.remove.length, removed: s.remove, sources: g.sources, scoredBy: s.scoredBy };
@@ -244,16 +261,19 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
         paramsAfter: layersAfter.get(l.name)?.params ?? 0,
       })),
     verification,
+    ...(native ? { native: native.check } : {}),
   };
   if (recovery) report.recovery = recovery;
   if (stepReports.length) report.steps = stepReports;
   if (opts.latencyRuns || (opts.latency && opts.latencyRuns === undefined)) {
     opts.onProgress?.({ phase: 'latency', done: 0, total: 1, message: 'timing both models' });
     // the original's inputs describe the pruned model's too
-    const [before, after] = await measureLatencies([model, bytes], model, shapes.inputs, { runs: opts.latencyRuns, threads: opts.threads, values: a.givenValues });
+    const [before, after] = foreign && native
+      ? await nativeLatencies(foreign, native.files, model, hostFeeds[0], shapes.inputs, opts)
+      : await measureLatencies([model, bytes], model, shapes.inputs, { runs: opts.latencyRuns, threads: opts.threads, values: a.givenValues });
     report.latency = {
       beforeMs: before.medianMs, afterMs: after.medianMs, speedup: before.medianMs / after.medianMs, runs: before.runs, threads: before.threads,
-      p10: [before.p10Ms, after.p10Ms], p90: [before.p90Ms, after.p90Ms],
+      p10: [before.p10Ms, after.p10Ms], p90: [before.p90Ms, after.p90Ms], backend: before.backend,
     };
   }
   if (set?.labels) {
@@ -274,7 +294,42 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
     ...(steps > 1 ? { steps } : {}),
   };
   const inputs = [...modelFiles(model), ...[opts.data, opts.labels].filter((f): f is string => !!f)];
-  return { model: pruned, bytes, report, recipe: Object.keys(extra).length ? { ...recipe, settings: { ...recipe.settings, ...extra } } : recipe, inputs };
+  return {
+    model: pruned, bytes, report, recipe: Object.keys(extra).length ? { ...recipe, settings: { ...recipe.settings, ...extra } } : recipe, inputs,
+    ...(native ? { native: { files: native.files, quantize: native.check.quantization } } : {}),
+  };
+}
+
+/**
+ * The pruned model as files of its own format, run in TF.js against the masked original (or, after recovery, which
+ * moves weights on purpose, against the pruned model itself) written the same way. Throws when they differ.
+ */
+async function nativeFiles(foreign: ForeignSource, model: Model, pruned: Model, twin: Model | undefined, feeds: HostFeeds[], opts: PruneOptions) {
+  opts.onProgress?.({ phase: 'verify', done: 0, total: 1, message: `writing ${model.format} files and running them in TF.js` });
+  const quantize = opts.quantization ?? 'original';
+  const files = await foreign.write(pruned, path.basename(model.path), { quantize });
+  const check = await verifyNative(foreign, model.format, files, twin ?? pruned, feeds, { quantize });
+  if (!check.passed || !check.conversion.passed) {
+    const o = check.outputs.find((x) => x.absError > x.tolerance);
+    throw new PruneLensError(
+      o ? `verification in TF.js failed: the written ${model.format} files' output '${o.name}' differs from the ${twin ? 'masked original' : 'pruned model'}'s by ${o.absError.toExponential(2)} (tolerance ${o.tolerance.toExponential(2)}); nothing was written`
+        : `the converted graph does not compute what the file computes in TF.js (relative difference ${check.conversion.maxRelError.toExponential(2)}): PruneLens converted this model wrongly; nothing was written`,
+      { code: 'verification-failed' },
+    );
+  }
+  return { files, check };
+}
+
+/** TF.js latency of the original files (as read) and the pruned ones, on one input of the verification's. */
+async function nativeLatencies(foreign: ForeignSource, files: NativeFiles, model: Model, feeds: HostFeeds, inputShapes: Record<string, number[]>, opts: PruneOptions) {
+  const names = ioNames(model);
+  const threads = opts.threads || undefined;
+  const runners = [await tfjsRunner(await foreign.tfjs(readNative(foreign)), { ...names, threads }), await tfjsRunner(await foreign.tfjs(files), { ...names, threads })];
+  try {
+    return await measureRunners(runners, feeds, inputShapes, { runs: opts.latencyRuns, threads });
+  } finally {
+    for (const r of runners) await r.release();
+  }
 }
 
 function recoverySettings(methods: RecoverySettings['methods'], opts: PruneOptions): RecoverySettings {
@@ -300,16 +355,18 @@ function checkRecoveryData(rec: RecoverySettings): void {
 }
 
 /** Surgery on a copy of `a`'s model, verified against its masked twin; throws (naming the group) when it fails. */
-async function pruneOnce(a: Analysis, selections: Chosen[], real: RealInputs | undefined, opts: PruneOptions): Promise<{ pruned: Model; verification: Verification }> {
+async function pruneOnce(a: Analysis, selections: Chosen[], real: RealInputs | undefined, opts: PruneOptions): Promise<{ pruned: Model; verification: Verification; twin: Model; feeds: Feeds[] }> {
   const { model, dep, shapes } = a;
   // the masked twin and the pruned model are independent copies: the session's model stays as loaded
   const twin = cloneModel(model);
   applyMask(twin, dep, selections);
   const pruned = cloneModel(model);
   applyPruning(pruned, dep, selections);
+  foreignSource(model)?.retie(pruned);
   throwIfCancelled(opts.signal);
   opts.onProgress?.({ phase: 'verify', done: 0, total: 1, message: 'comparing with the masked original' });
-  const verification = await verifyAgainstTwin(encodeOnnx(pruned), twin, shapes.inputs, { real, values: a.givenValues, original: model });
+  const feeds: Feeds[] = [];
+  const verification = await verifyAgainstTwin(encodeOnnx(pruned), twin, shapes.inputs, { real, values: a.givenValues, original: model, feedsOut: feeds });
   if (!verification.passed) {
     const culprit = await findBrokenGroup(a, selections, real);
     const o = verification.outputs.find((x) => x.absError > x.tolerance)!;
@@ -319,7 +376,7 @@ async function pruneOnce(a: Analysis, selections: Chosen[], real: RealInputs | u
       { code: 'verification-failed' },
     );
   }
-  return { pruned, verification };
+  return { pruned, verification, twin, feeds };
 }
 
 /** An already pruned model has the dense model's groups, fewer channels in each (pruning never empties one). */
@@ -454,13 +511,24 @@ export function variantOutputs(out: string, opts: SaveOptions = {}): string[] {
  * with `overwrite`.
  */
 export function saveVariant(v: Variant, out: string, opts: SaveOptions = {}): SaveResult {
-  checkOutputs(variantOutputs(out, opts), { overwrite: opts.overwrite, protect: v.inputs });
+  // a TF.js or Keras variant: its verified files, named after the output (another name changes shard names only)
+  const files = v.native ? foreignSource(v.model)!.rename(v.native.files, path.basename(out)) : undefined;
+  const siblings = files ? [...files.files.keys()].filter((n) => n !== files.main).map((n) => path.join(path.dirname(path.resolve(out)), n)) : [];
+  checkOutputs([...variantOutputs(out, opts), ...siblings], { overwrite: opts.overwrite, protect: v.inputs });
   const batch = new OutputBatch({ overwrite: opts.overwrite });
   try {
-    const saved = saveOnnx(v.model, out, { batch, overwrite: opts.overwrite });
-    const result: SaveResult = { path: path.resolve(out), bytes: saved.bytes, ...(saved.dataFile ? { dataFile: saved.dataFile, dataBytes: saved.dataBytes } : {}) };
+    let result: SaveResult;
+    if (files) {
+      const staged = stageNative(files, out, batch);
+      result = { path: path.resolve(out), bytes: staged.bytes, files: staged.files };
+      v.report.after.bytes = staged.bytes;
+      if (v.report.native) v.report.native.files = [...files.files.keys()];
+    } else {
+      const saved = saveOnnx(v.model, out, { batch, overwrite: opts.overwrite });
+      result = { path: path.resolve(out), bytes: saved.bytes, ...(saved.dataFile ? { dataFile: saved.dataFile, dataBytes: saved.dataBytes } : {}) };
+      v.report.after.bytes = saved.bytes + (saved.dataBytes ?? 0);
+    }
     v.report.output = result.path;
-    v.report.after.bytes = saved.bytes + (saved.dataBytes ?? 0);
     if (opts.reports !== false) result.reports = v.report.reports = writePruneReports(v.report, out, batch);
     if (opts.writeRecipe !== false) {
       const file = reportPaths(out).recipe;

@@ -65,7 +65,7 @@ export type OptionName =
   | 'ratios' | 'metric' | 'mode' | 'outputName' | 'batch' | 'maxMemoryMB' | 'threads' | 'only' | 'seed' | 'cacheDir' | 'stack'
   | 'target' | 'maxLoss' | 'strategy' | 'scan' | 'maxRatio'
   | 'sparsity' | 'nm' | 'latencyRuns' | 'runs' | 'warmup' | 'compare' | 'reference' | 'recover' | 'steps' | 'modelId' | 'variantId'
-  | 'criteria' | 'method';
+  | 'criteria' | 'method' | 'quantization';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared vocabulary
@@ -494,6 +494,11 @@ export interface PruneSettingsInput {
   latencyRuns?: number;
   /** ONNX Runtime threads for the latency runs (1 by default, 0 = all cores). */
   threads?: number;
+  /**
+   * TF.js and Keras models: 'original' (default) writes every weight in the quantisation it was read with (exact:
+   * pruning keeps values on their original grid); 'none' writes float32.
+   */
+  quantization?: 'original' | 'none';
 }
 
 /** What the masked original and the pruned model were compared on, and how close they came. */
@@ -527,6 +532,30 @@ export interface Verification {
   silenced: string[];
 }
 
+/**
+ * For TF.js and Keras models: the files written in the model's own format, loaded and run in TF.js against the
+ * masked original written the same way (float32), with the tolerance `Verification` uses; and how closely ONNX
+ * Runtime's run of the converted graph (what scans and verification used) follows TF.js's run of the file.
+ */
+export interface NativeVerification {
+  /** 'tfjs-layers', 'tfjs-graph', 'keras' or 'keras-h5'. */
+  format: string;
+  /** e.g. 'tfjs wasm, 1 thread'. */
+  backend: string;
+  /** The files of the pruned model (names beside the output). */
+  files: string[];
+  /** Weights stored with each weight's original quantisation, or all as float32. */
+  quantization: 'original' | 'none';
+  passed: boolean;
+  maxAbsError: number;
+  maxRelError: number;
+  outputs: { name: string; absError: number; scale: number; noise: number; tolerance: number }[];
+  /** max |ONNX Runtime − TF.js| / max |TF.js| over outputs, on the masked original; `passed` when ≤ `tolerance`. */
+  conversion: { maxRelError: number; tolerance: number; passed: boolean };
+  /** What writing did that the user should know (a weight re-quantised with a new range, optimizer state dropped). */
+  notes: string[];
+}
+
 export interface PruneReport {
   input: string;
   /** Where the variant was saved (absent until it is). */
@@ -543,11 +572,14 @@ export interface PruneReport {
   bnFallback?: number[];
   layers: { name: string; op: string; outChannelsBefore?: number; outChannelsAfter?: number; paramsBefore: number; paramsAfter: number }[];
   verification: Verification;
+  /** TF.js and Keras models: the saved files checked in TF.js (see NativeVerification). */
+  native?: NativeVerification;
   /**
-   * Measured ONNX Runtime latency, original vs pruned: the same inputs and threads (1 unless asked), warm-up, runs
-   * taken in turn; medians, and p10/p90 as [before, after].
+   * Measured latency, original vs pruned: the same inputs and threads (1 unless asked), warm-up, runs taken in turn;
+   * medians, and p10/p90 as [before, after]. `backend` says what ran them: ONNX Runtime for ONNX models, TF.js for
+   * TF.js and Keras models (their own files).
    */
-  latency?: { beforeMs: number; afterMs: number; speedup: number; runs: number; threads: number; p10: [number, number]; p90: [number, number] };
+  latency?: { beforeMs: number; afterMs: number; speedup: number; runs: number; threads: number; p10: [number, number]; p90: [number, number]; backend?: string };
   /** Recovery without training, when asked for: what it did and the fidelity/accuracy before and after it (the last step's). */
   recovery?: RecoveryReport;
   /** An iterative schedule: per step, the channels it removed, whether it verified, and its recovery. */
@@ -597,6 +629,8 @@ export interface PruneResult {
 export interface SaveResult {
   path: string;
   bytes: number;
+  /** Every file written for the model (a TF.js model.json and its shards); bytes counts them all. */
+  files?: string[];
   dataFile?: string;
   dataBytes?: number;
   reports?: { json: string; markdown: string };
@@ -653,6 +687,8 @@ export interface SparsityReport {
 // Measurement
 
 export interface LatencyResult {
+  /** What ran the model: 'onnxruntime (cpu)' or TF.js's backend for TF.js and Keras models. */
+  backend?: string;
   medianMs: number;
   p10Ms: number;
   p90Ms: number;

@@ -1,13 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PruneLensError, throwIfCancelled } from '../errors.js';
-import type { Model } from '../ir/graph.js';
+import { Model } from '../ir/graph.js';
 import type { TaskOptions } from '../progress.js';
 import JSZip from 'jszip';
 import { ExternalData } from './onnx/external.js';
 import { decodeOnnx, forEachTensorProto } from './onnx/load.js';
 import { encodeOnnx, syncOnnx } from './onnx/save.js';
 import { openRegular } from '../util/files.js';
+import { loadTfjsJson } from './tfjs/index.js';
+import { loadKeras, loadKerasH5 } from './keras/index.js';
 
 export type DetectedFormat = 'onnx' | 'tfjs' | 'keras' | 'hdf5' | 'unknown';
 
@@ -67,12 +69,13 @@ export async function loadModel(file: string, opts: LoadOptions = {}): Promise<M
       if (await isNumpyArchive(bytes)) {
         throw new PruneLensError(`${shown} is a NumPy .npz archive (data), not a model: pass it as data (--data) to scan, prune or eval`, { code: 'bad-model' });
       }
-      throw new PruneLensError(`${shown}: keras models are not supported yet (ONNX only in this version)`, { code: 'unsupported' });
+      return loadKeras(bytes, path.resolve(file));
     case 'tfjs':
+      return loadTfjsJson(bytes, path.resolve(file));
     case 'hdf5':
-      throw new PruneLensError(`${shown}: ${format} models are not supported yet (ONNX only in this version)`, { code: 'unsupported' });
+      return loadKerasH5(bytes, path.resolve(file));
     default:
-      throw new PruneLensError(`${shown}: not a model file PruneLens recognises (expected ONNX)`, { code: 'bad-model' });
+      throw new PruneLensError(`${shown}: not a model file PruneLens recognises (expected ONNX, a TF.js model.json, .keras or Keras .h5)`, { code: 'bad-model' });
   }
 }
 
@@ -81,7 +84,9 @@ export async function loadModel(file: string, opts: LoadOptions = {}): Promise<M
  * External data still resolves against the original's folder.
  */
 export function cloneModel(model: Model): Model {
-  return decodeOnnx(encodeOnnx(model), model.path);
+  const copy = decodeOnnx(encodeOnnx(model), model.path);
+  // a converted model stays what its file is: its copies are written back through the same source
+  return model.format === 'onnx' ? copy : new Model(model.format, copy.path, copy.graph, copy.meta, copy.origin, model.source);
 }
 
 /** A zip whose entries are .npy arrays: NumPy's .npz, which people pass where a model goes. */
@@ -97,6 +102,7 @@ async function isNumpyArchive(bytes: Uint8Array): Promise<boolean> {
 
 /** The files a loaded model reads: the model file, then its external data files (each once, by real path). */
 export function modelFiles(model: Model): string[] {
+  if (model.source) return [...model.source.files];
   if (!model.path) return [];
   const files = new Set<string>([model.path]);
   const ext = new ExternalData(path.dirname(model.path), path.basename(model.path));

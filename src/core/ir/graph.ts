@@ -198,7 +198,21 @@ export interface Opset {
   version: number;
 }
 
-export type ModelFormat = 'onnx';
+/**
+ * What the file is. Every format is converted on load into this one IR with ONNX semantics (NCHW); `source` holds
+ * what a non-ONNX format needs to write the model back in its own form.
+ */
+export type ModelFormat = 'onnx' | 'tfjs-layers' | 'tfjs-graph' | 'keras' | 'keras-h5';
+
+/** The link from a converted model back to its own format (opaque to everything but src/core/formats). */
+export interface SourceDocument {
+  /** The files the model was read from, the model file first (hashes and sizes cover them all). */
+  readonly files: string[];
+  /** Weights a format keeps as one tensor for all their readers (a shared layer's): tensor name → why. */
+  readonly tied?: ReadonlyMap<string, string>;
+  /** What the conversion could not do, for every report on the model (ops kept opaque). */
+  readonly warnings?: readonly string[];
+}
 
 export class Model {
   constructor(
@@ -218,6 +232,8 @@ export class Model {
     },
     /** Format-specific document (e.g. the ONNX ModelProto) used for lossless saving. */
     readonly origin?: unknown,
+    /** For formats other than ONNX: how to write the IR back in the file's own format. */
+    readonly source?: SourceDocument,
   ) {}
 
   opsetVersion(domain = ''): number | undefined {

@@ -93,11 +93,13 @@ export function resolveInputShapes(model: Model, requested: string[] | InputShap
     }
     const rank = input.shape.length;
     const conv = rank === 4 ? conventionalSize(model, input) : undefined;
+    // channels-last images (TF.js, Keras): [N, H, W, C] with C fixed and the sides dynamic
+    const last = rank === 4 && typeof input.shape[3] === 'number' && input.shape[3] > 0 && typeof input.shape[1] !== 'number';
     shapes[input.name] = input.shape.map((d, i) => {
       if (typeof d === 'number' && d > 0) return d;
       if (typeof d === 'string' && named.has(d)) return named.get(d)!;
       const fromConvention = conv && (i === 2 || i === 3) ? conv.hw[i - 2] : undefined;
-      const v = fromConvention ?? (i === 0 ? 1 : rank === 4 || rank === 5 ? (i === 1 ? 3 : 224) : 128);
+      const v = fromConvention ?? (i === 0 ? 1 : last ? 224 : rank === 4 || rank === 5 ? (i === 1 ? 3 : 224) : 128);
       if (typeof d === 'string') named.set(d, v);
       // generated dim names (p2o.DynamicDimension.0, unk__12) say nothing
       const named_ = typeof d === 'string' && !/^(p2o\.|unk__|DynamicDimension)/.test(d) ? ` (${d})` : '';

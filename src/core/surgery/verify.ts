@@ -62,7 +62,7 @@ export async function verifyAgainstTwin(
   pruned: Model | Uint8Array,
   twin: Model,
   inputShapes: Record<string, number[]>,
-  opts: { seeds?: number[]; real?: RealInputs; values?: Record<string, number>; original?: Model } = {},
+  opts: { seeds?: number[]; real?: RealInputs; values?: Record<string, number>; original?: Model; feedsOut?: Feeds[] } = {},
 ): Promise<Verification> {
   // all three read external data from the original's folder
   const externalDataDir = twin.path ? path.dirname(twin.path) : undefined;
@@ -83,6 +83,8 @@ export async function verifyAgainstTwin(
     const chosen = await excitingInputs(twin, (f) => reference.run(f), inputShapes, { seeds, values: opts.values });
     random = { seeds, kind: chosen.kind, description: chosen.description };
     feedsList = [...chosen.feeds, ...(opts.real?.feeds ?? [])];
+    // a TF.js or Keras model's own files are verified on the same inputs
+    opts.feedsOut?.push(...feedsList);
     for (const feeds of opts.original ? feedsList : []) {
       const r = await reference.run(feeds);
       for (const [name, t] of Object.entries(r)) originalStats.set(name, (originalStats.get(name) ?? new OutputStats()).add(t.data as ArrayLike<number>));

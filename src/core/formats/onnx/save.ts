@@ -8,6 +8,7 @@ import {
   GraphProtoSchema,
   ModelProtoSchema,
   NodeProtoSchema,
+  OperatorSetIdProtoSchema,
   StringStringEntryProtoSchema,
   TensorProtoSchema,
   TensorShapeProto_DimensionSchema,
@@ -43,9 +44,21 @@ const ALIGN = 64;
  * schema does not know (and unknown enum values) is written back as it was read.
  */
 export function syncOnnx(model: Model): ModelProto {
-  const proto = (model.origin as ModelProto | undefined) ?? create(ModelProtoSchema);
+  const proto = (model.origin as ModelProto | undefined) ?? freshModelProto(model);
   proto.graph = syncGraph(model.graph);
   return proto;
+}
+
+/** A ModelProto for a model converted from another format (nothing read to keep): its header from `meta`. */
+function freshModelProto(model: Model): ModelProto {
+  const m = model.meta;
+  return create(ModelProtoSchema, {
+    irVersion: BigInt(m.irVersion),
+    opsetImport: m.opsets.map((o) => create(OperatorSetIdProtoSchema, { domain: o.domain, version: BigInt(o.version) })),
+    producerName: m.producer,
+    producerVersion: m.producerVersion,
+    metadataProps: Object.entries(m.metadata).map(([key, value]) => entry(key, value)),
+  });
 }
 
 /** Serialise to bytes. External tensors keep pointing at their original files (for in-memory sessions). */
