@@ -99,7 +99,7 @@ function writeTfjsLayers(doc: LayersDoc, model: Model, main: string, opts: Write
   );
   json.weightsManifest = w.manifest;
   const files = new Map<string, Uint8Array>([[main, new TextEncoder().encode(JSON.stringify(json))], ...w.shards]);
-  const notes = w.requantised.length ? [`${w.requantised.length} weight(s) were off their original quantisation grid and got a new range (lossy): ${w.requantised.slice(0, 3).join(', ')}`] : [];
+  const notes = w.unquantised.length ? [`${w.unquantised.length} quantised weight(s) left their grid (recovery moved them) and are stored as float32: ${w.unquantised.slice(0, 3).join(', ')}${w.unquantised.length > 3 ? ', …' : ''}`] : [];
   return { main, files, notes };
 }
 
