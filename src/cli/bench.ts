@@ -35,7 +35,7 @@ function line(m: BenchMeasured): string {
 function render(r: BenchResult): string {
   const l = r.model.latency;
   const lines = [
-    `ONNX Runtime CPU, ${l.threads || 'all'} intra-op thread${l.threads === 1 ? '' : 's'}, ${l.warmup} warm-up + ${l.runs} timed runs${r.compare ? ' each, taken in turn' : ''}, inputs ` +
+    `${l.backend && !l.backend.startsWith('onnxruntime') ? l.backend : `ONNX Runtime CPU, ${l.threads || 'all'} intra-op thread${l.threads === 1 ? '' : 's'}`}, ${l.warmup} warm-up + ${l.runs} timed runs${r.compare ? ' each, taken in turn' : ''}, inputs ` +
       Object.entries(l.inputShapes).map(([k, v]) => `${k}=${v.join('x')}`).join(' '),
     line(r.model),
   ];

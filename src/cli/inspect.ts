@@ -30,7 +30,9 @@ export function renderInspect(r: InspectResult, all: boolean): string {
   const io = (list: InspectResult['inputs']) => list.map((i) => `${i.name} ${i.type}[${shape(i.shape)}]`).join(', ');
   const lines = [
     `${r.file}`,
-    `  format ${r.format}, IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')}` +
+    (r.format === 'onnx'
+      ? `  format onnx, IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')}`
+      : `  format ${r.format}, analysed as ONNX operators in NCHW`) +
       (r.producer ? `, from ${r.producer}` : ''),
     `  inputs  ${io(r.inputs)}`,
     `  outputs ${io(r.outputs)}`,

@@ -27,7 +27,7 @@ function interruptSignal(): AbortSignal {
 
 export function buildProgram(): Command {
   const program = new Command('prunelens')
-    .description('Neural-network pruning analysis for ONNX models')
+    .description('Neural-network pruning analysis for ONNX, TF.js and Keras models')
     .option('--debug', 'show stack traces on errors')
     .version(version(), '--version', 'print the version')
     .showSuggestionAfterError(true)
@@ -36,7 +36,7 @@ export function buildProgram(): Command {
   program
     .command('inspect')
     .description('layers, shapes, parameters and MACs of a model')
-    .argument('<model>', 'model file (.onnx)')
+    .argument('<model>', 'model file (.onnx, TF.js model.json, .keras or Keras .h5)')
     .option('--input-shape <NAME=DIMS>', 'concrete shape for a dynamic input, e.g. input=1x3x224x224 (repeatable)', collect)
     .option('--input-value <NAME=N>', 'value for an integer input, e.g. a branch selector (repeatable; default: from the model)', collect)
     .option('--json', 'machine-readable output')
@@ -48,7 +48,7 @@ export function buildProgram(): Command {
     program
       .command('prune')
       .description('remove channels for real (structured pruning), verified against the masked original')
-      .argument('<model>', 'model file (.onnx); never modified')
+      .argument('<model>', 'model file (.onnx, TF.js model.json, .keras or Keras .h5); never modified')
       .requiredOption('-o, --output <file>', 'where to write the pruned model')
       .option('--ratio <R>', 'prune every prunable group by this fraction (uniform, local)')
       .option('--plan <PLAN.json>', 'per-group ratios or channel lists: {"groups": {"<id or layer>": 0.5 | [0, 3, …]}}')
@@ -65,13 +65,14 @@ export function buildProgram(): Command {
       .option('--no-report', 'do not write <out>.report.json and <out>.report.md')
       .option('--force', 'replace the output files if they exist')
       .option('--allow-other-model', 'apply a recipe made for another version of this model (its groups must still match)')
+      .option('--quantization <how>', 'TF.js models: original (default: each weight in the quantisation it was read with) | none (float32)')
       .option('--json', 'machine-readable report'),
     `${CRITERION_HELP}; with --sparsity/--nm: l1 (magnitude) | wanda (|w|·‖x‖) | obs (SparseGPT: also updates the weights that stay), fitted on --data`,
   ).action((model: string, flags) => runPrune(model, flags, interruptSignal()));
   program
     .command('eval')
     .description('accuracy of a classifier on labelled data, and fidelity to the original model on any data (image folders, .npy/.npz, IDX)')
-    .argument('<model>', 'model file (.onnx)')
+    .argument('<model>', 'model file (.onnx, TF.js model.json, .keras or Keras .h5)')
     .requiredOption('--data <path>', 'data: image folder (labels from sub-folders), .npz, .npy (with --labels), or IDX images with --labels')
     .option('--reference <model>', 'the original model, to measure how closely this one follows it (default: the input named by MODEL\'s .report.json)')
     .option('--labels <file>', 'labels for IDX or .npy data')
@@ -103,7 +104,7 @@ export function buildProgram(): Command {
     program
       .command('scan')
       .description('layer-wise sensitivity: prune each dependency group alone at several ratios and measure the damage')
-      .argument('<model>', 'model file (.onnx)')
+      .argument('<model>', 'model file (.onnx, TF.js model.json, .keras or Keras .h5)')
       .option('--data <path>', 'calibration data: image folder (labels from sub-folders), .npy/.npz, or IDX images; default synthetic')
       .option('--labels <file>', 'labels for IDX or .npy data')
       .option('--preprocess <spec>', 'image preprocessing, e.g. "resize=256;crop=224;mean=0.485,0.456,0.406;std=0.229,0.224,0.225;order=rgb;layout=nchw", or a JSON file')
@@ -130,7 +131,7 @@ export function buildProgram(): Command {
     program
       .command('plan')
       .description('per-group pruning ratios that meet a target, with layer-collapse warnings, saved as a recipe')
-      .argument('<model>', 'model file (.onnx)')
+      .argument('<model>', 'model file (.onnx, TF.js model.json, .keras or Keras .h5)')
       .option('--target <KIND=FRACTION>', 'what to keep: macs=0.5, params=0.4 or latency=0.6 (measured)')
       .option('--max-loss <METRIC=VALUE>', 'instead: prune as much as a predicted loss allows, e.g. agreement=0.02')
       .option('--strategy <name>', 'uniform | global | sensitivity | ensemble', 'sensitivity')
@@ -153,8 +154,8 @@ export function buildProgram(): Command {
   ).action((model: string, flags) => runPlan(model, flags, interruptSignal()));
   program
     .command('bench')
-    .description('measured ONNX Runtime latency, optionally against a pruned variant, beside MAC and params ratios')
-    .argument('<model>', 'model file (.onnx)')
+    .description('measured latency (ONNX Runtime; TF.js for TF.js and Keras models), optionally against a pruned variant, beside MAC and params ratios')
+    .argument('<model>', 'model file (.onnx, TF.js model.json, .keras or Keras .h5)')
     .option('--compare <pruned>', 'a pruned variant to compare with')
     .option('--runs <N>', 'exactly N timed runs of each model (default: at least 20, filling 1 s)')
     .option('--warmup <N>', 'warm-up runs', '3')

@@ -21,6 +21,7 @@ export interface PruneFlags extends ChannelFlags {
   report?: boolean;
   force?: boolean;
   allowOtherModel?: boolean;
+  quantization?: string;
   json?: boolean;
 }
 
@@ -82,6 +83,7 @@ export async function runPrune(model: string, flags: PruneFlags, signal?: AbortS
       labels: flags.labels,
       preprocess: flags.preprocess,
       samples: number('samples', flags.samples),
+      quantization: flags.quantization as 'original' | 'none' | undefined,
       overwrite: flags.force,
       onProgress,
       signal,
@@ -178,6 +180,19 @@ export function verificationLines(r: PruneReport): string[] {
   return [...lines, ...lost];
 }
 
+/** TF.js and Keras models: the written files as TF.js runs them, and how closely the converted graph follows them. */
+export function nativeLines(r: PruneReport): string[] {
+  const n = r.native;
+  if (!n) return [];
+  const tol = Math.max(...n.outputs.map((o) => o.tolerance / Math.max(o.scale, 1e-12)));
+  return [
+    `  in TF.js (${n.backend}): the written ${n.format} files (${n.files.join(', ')}; weights ${n.quantization === 'original' ? 'in their original quantisation' : 'as float32'}) ` +
+      `equal the masked original's within max relative error ${n.maxRelError.toExponential(2)} (tolerance ${tol.toExponential(1)})`,
+    `  ONNX Runtime's run of the converted graph (scans, verification) follows TF.js's run of the file within ${n.conversion.maxRelError.toExponential(2)} of the output scale`,
+    ...n.notes.map((x) => `  note: ${x}`),
+  ];
+}
+
 export function renderPrune(r: PruneReport): string {
   const rows = r.layers
     .filter((l) => l.outChannelsBefore !== undefined && l.outChannelsBefore !== l.outChannelsAfter)
@@ -198,9 +213,10 @@ export function renderPrune(r: PruneReport): string {
     `  MACs   ${si(r.before.macs)} → ${si(r.after.macs)} (${pct(r.after.macs, r.before.macs)})`,
     `  file   ${bytes(r.before.bytes)} → ${bytes(r.after.bytes)}`,
     ...verificationLines(r),
+    ...nativeLines(r),
     ...recoveryLines(r),
     ...(r.accuracy ? [`  top-1 on ${r.accuracy.data}: ${(100 * r.accuracy.before).toFixed(1)}% → ${(100 * r.accuracy.after).toFixed(1)}% (no fine-tuning${r.recovery ? `; after recovery (${r.recovery.methods.join(', ')})` : ''})`] : []),
-    ...(r.latency ? [`  latency (measured, ${r.latency.threads || 'all'} thread${r.latency.threads === 1 ? '' : 's'}, median of ${r.latency.runs} runs each) ` +
+    ...(r.latency ? [`  latency (measured, ${r.latency.backend && !r.latency.backend.startsWith('onnxruntime') ? r.latency.backend : `${r.latency.threads || 'all'} thread${r.latency.threads === 1 ? '' : 's'}`}, median of ${r.latency.runs} runs each) ` +
       `${r.latency.beforeMs.toFixed(2)} → ${r.latency.afterMs.toFixed(2)} ms: ${speed(r.latency.speedup)} (MACs ${(r.before.macs / r.after.macs).toFixed(2)}× fewer)`] : []),
     ...(r.recipe?.warnings.map((w) => `  warning [${w.kind}]: ${w.message}; fix: ${describeFix(w.fix, w.options)}`) ?? []),
     ...(r.reports ? [`  report: ${r.reports.markdown}`] : []),

@@ -13,6 +13,7 @@ import type {
 import { analyse, type AnalyseOptions, type Analysis } from './analysis.js';
 import { computeCost } from './cost/cost.js';
 import { measureLatencies } from './cost/latency.js';
+import { measureNativeLatencies, runsInTfjs } from './cost/native-latency.js';
 import { sparsity as zeroFraction } from './cost/sparsity.js';
 import type { SelectOptions } from './criteria/select.js';
 import { classCount } from './criteria/select.js';
@@ -367,8 +368,11 @@ export async function benchFile(
   const base = analysed[0];
   for (const x of analysed) x.assertRunFits(`timing ${path.basename(x.model.path)}`);
   // both models on the same inputs, runs taken in turn
-  const latencies = await measureLatencies(analysed.map((x) => x.model), base.model, base.shapes.inputs,
-    { runs: opts.runs, warmup: opts.warmup, threads: opts.threads, values: base.givenValues });
+  // TF.js and Keras models run as their own files in TF.js, as their users run them
+  const models = analysed.map((x) => x.model);
+  const latencies = runsInTfjs(models)
+    ? await measureNativeLatencies(models, base.shapes.inputs, { runs: opts.runs, warmup: opts.warmup, threads: opts.threads, values: base.givenValues })
+    : await measureLatencies(models, base.model, base.shapes.inputs, { runs: opts.runs, warmup: opts.warmup, threads: opts.threads, values: base.givenValues });
   const [a, b] = analysed.map((x, i): BenchMeasured => {
     const cost = computeCost(x.model, x.shapes);
     return { path: x.model.path, params: cost.params, macs: cost.macs, zeroWeights: zeroFraction(x.model), latency: latencies[i] };

@@ -150,3 +150,19 @@ export function checkChannels(model: Model, where: string, bindings: Binding[]):
 }
 
 
+
+/** States the graph outputs' shapes (a converted model has none), the batch dim kept dynamic when the input's is. */
+export function stateOutputShapes(model: Model): void {
+  const { shapes } = resolveInputShapes(model);
+  let types: ReturnType<typeof inferShapes>['types'];
+  try {
+    ({ types } = inferShapes(model, shapes));
+  } catch {
+    return;
+  }
+  const dynamicBatch = model.graph.inputs.some((i) => typeof i.shape?.[0] !== 'number');
+  for (const o of model.graph.outputs) {
+    const dims = types.get(o.name)?.dims;
+    if (dims) o.shape = dims.map((d, i) => (i === 0 && dynamicBatch ? 'batch' : d));
+  }
+}

@@ -9,7 +9,7 @@ import { PruneLensError } from '../../errors.js';
 import { Model, type Attr, type Dim } from '../../ir/graph.js';
 import { inferShapes } from '../../shapes/infer.js';
 import { resolveInputShapes } from '../../shapes/inputs.js';
-import { checkChannels, float, int, ints, IrBuilder, str, type SourceWeight } from '../ir-builder.js';
+import { checkChannels, stateOutputShapes, float, int, ints, IrBuilder, str, type SourceWeight } from '../ir-builder.js';
 import { toIr, type Binding, type Layout } from '../layout.js';
 
 export type { SourceWeight } from '../ir-builder.js';
@@ -525,6 +525,7 @@ class Builder extends IrBuilder {
     });
     this.settleDense(model);
     checkChannels(model, this.opts.where, [...this.bindings.values()]);
+    stateOutputShapes(model);
     const unused = this.store.unused?.() ?? [];
     if (unused.length) throw bad(`${this.w}: ${unused.length} weight(s) belong to no layer (e.g. '${unused[0]}')`);
     const tied = this.tiedTensors((key, n) => `'${key}' belongs to a layer called ${n} times, which keeps one set of weights`);

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { PruneLensError } from '../../errors.js';
 import { Model, Node, type Attr, type Dim } from '../../ir/graph.js';
 import type { ForeignSource, NativeFiles, WriteOptions } from '../foreign.js';
-import { checkChannels, float, int, ints, IrBuilder, str, TO_NCHW, TO_NHWC } from '../ir-builder.js';
+import { checkChannels, stateOutputShapes, float, int, ints, IrBuilder, str, TO_NCHW, TO_NHWC } from '../ir-builder.js';
 import { readBack, retie, toIr, type Binding, type Layout } from '../layout.js';
 import { artifactsOf, renameTfjs, shardNamer } from './layers.js';
 import { inferShapes } from '../../shapes/infer.js';
@@ -547,6 +547,7 @@ export function loadTfjsGraph(json: Json, file: string): Model {
   b.settleRows(model);
   const bindings = b.allBindings;
   checkChannels(model, where, bindings);
+  if (!b.opaque.length) stateOutputShapes(model);
   const doc: GraphDoc = { json, bindings, entries: w.entries, values: w.values, flattens: b.flattens.filter((f) => f.matmul) as GraphDoc['flattens'] };
   const kinds = [...new Set(b.opaque)];
   const source: ForeignSource = {
