@@ -153,7 +153,9 @@ export class ModelSession {
     }
     const t = tracker.evaluate(used);
     const before = { params: a.cost.params, macs: a.cost.macs, computeMacs: a.cost.computeMacs, bytes: a.bytes() };
-    const bytes = before.bytes - (a.estimator.base.weightBytes - t.weightBytes);
+    // a TF.js or Keras file stores its weights in its own bytes per value (uint8-quantised: 1), not the IR's float32
+    const per = a.model.source?.bytesPerWeight;
+    const bytes = before.bytes - (per ? (a.cost.params - t.params) * per : a.estimator.base.weightBytes - t.weightBytes);
     return {
       params: t.params, macs: t.macs, computeMacs: t.computeMacs, bytes, before,
       ratios: { params: t.params / before.params, macs: before.macs ? t.macs / before.macs : 1, bytes: bytes / before.bytes },

@@ -210,6 +210,8 @@ export interface SourceDocument {
   readonly files: string[];
   /** Weights a format keeps as one tensor for all their readers (a shared layer's): tensor name → why. */
   readonly tied?: ReadonlyMap<string, string>;
+  /** Bytes the file spends per weight value (uint8-quantised TF.js weights: 1), for size estimates. */
+  readonly bytesPerWeight?: number;
   /** What the conversion could not do, for every report on the model (ops kept opaque). */
   readonly warnings?: readonly string[];
 }

@@ -552,6 +552,7 @@ export function loadTfjsGraph(json: Json, file: string): Model {
   const kinds = [...new Set(b.opaque)];
   const source: ForeignSource = {
     files: [file, ...new Set(w.files)],
+    bytesPerWeight: w.bytesPerWeight,
     warnings: kinds.length ? [
       `${b.opaque.length} op(s) PruneLens does not convert (${kinds.join(', ')}) are kept as opaque nodes: the channels they read cannot be pruned, ` +
         'and ONNX Runtime cannot run the converted graph, so this model can be inspected but not scanned or pruned',

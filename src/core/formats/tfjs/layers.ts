@@ -68,6 +68,7 @@ export function loadTfjsLayers(json: Json, file: string): Model {
   const doc: LayersDoc = { json, bindings: conv.bindings, owners: conv.owners, entries: w.entries, values: w.values };
   const source: ForeignSource = {
     files: [file, ...new Set(w.files)],
+    bytesPerWeight: w.bytesPerWeight,
     tied: conv.tied,
     write: async (model, main, opts) => writeTfjsLayers(doc, model, main, opts),
     rename: renameTfjs,

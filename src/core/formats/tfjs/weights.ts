@@ -30,6 +30,8 @@ export interface WeightEntry {
 
 export interface ReadWeights {
   entries: WeightEntry[];
+  /** Shard bytes per weight value (float weights only). */
+  bytesPerWeight: number;
   values: Map<string, Float32Array | Int32Array>;
   /** Shard files read, in manifest order. */
   files: string[];
@@ -135,7 +137,9 @@ export function readWeights(manifest: unknown, dir: string, where: string, files
       offset += n;
     }
   }
-  return { entries, values, files: read };
+  const floats = entries.filter((e) => e.dtype === 'float32');
+  const count = floats.reduce((n, e) => n + e.shape.reduce((a, b) => a * b, 1), 0);
+  return { entries, values, files: read, bytesPerWeight: count ? floats.reduce((n, e) => n + entryBytes(e), 0) / count : 4 };
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
