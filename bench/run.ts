@@ -15,6 +15,7 @@ import { applyPruning } from '../src/core/surgery/apply.js';
 import { selectionsFor } from '../src/core/prune.js';
 import { measureLatency } from '../src/core/cost/latency.js';
 import { benchScan } from './scan.js';
+import { benchTfjs } from './tfjs.js';
 import { benchEstimate, benchServe } from './service.js';
 import { benchDataAware } from './recovery.js';
 
@@ -37,6 +38,7 @@ async function main() {
   console.log(`PruneLens benchmarks — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, node ${process.version}`);
   if (process.argv.includes('--scan')) return benchScan(torchvisionModel(ROOT, 'resnet18'), os.cpus().length);
   if (process.argv.includes('--data-aware')) return benchDataAware(torchvisionModel(ROOT, 'resnet18'));
+  if (process.argv.includes('--tfjs')) return benchTfjs(os.cpus().length);
   if (process.argv.includes('--service')) {
     const file = torchvisionModel(ROOT, 'resnet50');
     await benchEstimate(file);
@@ -105,6 +107,7 @@ async function main() {
   }
   await benchScan(torchvisionModel(ROOT, 'resnet18'), os.cpus().length);
   await benchDataAware(torchvisionModel(ROOT, 'resnet18'));
+  await benchTfjs(os.cpus().length);
 }
 
 await main();

@@ -14,10 +14,11 @@ import { applyMask } from '../src/core/surgery/twin.js';
 const SAMPLES = 32;
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function benchScan(file: string, cores: number): Promise<void> {
+export async function benchScan(file: string, cores: number, label = 'ResNet-18'): Promise<void> {
   const { model, shapes } = await loadAndShape(file);
   const data = await loadCalibration(model, shapes.inputs, { samples: SAMPLES });
-  const plain = await createSession(file);
+  // the converted IR (a TF.js model's too), as the scan runs it
+  const plain = await createSession(model);
   await plain.run(data.inputs);
   const fwd: number[] = [];
   for (let i = 0; i < 5; i++) {
@@ -36,7 +37,7 @@ export async function benchScan(file: string, cores: number): Promise<void> {
   const main = await scan();
   const steps = main.r.timing.steps;
   const floor = main.ms / (steps * forward);
-  console.log(`\n[scan] ResNet-18, ${SAMPLES} samples at 224², ${main.r.targets.length} groups × 9 ratios = ${steps} steps, ${cores} cores`);
+  console.log(`\n[scan] ${label}, ${SAMPLES} samples at 224², ${main.r.targets.length} groups × 9 ratios = ${steps} steps, ${cores} cores`);
   console.log(`  one plain ONNX Runtime forward of ${SAMPLES} samples  ${forward.toFixed(0)} ms (median of 5)`);
   console.log(`  scan ${(main.ms / 1000).toFixed(1)} s: prepare ${(main.r.timing.prepareMs / 1000).toFixed(1)} s, dense ${(main.r.timing.denseMs / 1000).toFixed(1)} s, ` +
     `sessions ${(main.r.timing.sessionMs / 1000).toFixed(1)} s, masked runs ${(main.r.timing.runMs / 1000).toFixed(1)} s (${(main.r.timing.runMs / steps).toFixed(0)} ms a step)`);

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { inspect, openModel, pruneModel, scanModel } from '../src/core/api.js';
 import { ortRunner } from '../src/core/runtime/backend.js';
-import { nsfwjsModel, type NsfwModel } from './helpers/nsfwjs.js';
+import { nsfwjsModel, type NsfwModel } from '../bench/nsfwjs.js';
 import { inputFor, loadSaved, tf } from './helpers/tfjs-fixtures.js';
 import { tmpdir } from './helpers/env.js';
 

@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { ROOT } from './env.js';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export const NSFWJS = 'nsfwjs@4.4.0';
 const CACHE = path.join(ROOT, '.cache/models');
