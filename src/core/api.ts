@@ -384,7 +384,7 @@ export async function benchFile(
     result.compare = { ...b, speedup: a.latency.medianMs / b.latency.medianMs, macRatio: a.macs / b.macs, paramsRatio: a.params / b.params };
     if (b.zeroWeights > a.zeroWeights + 0.05) {
       result.notes.push(
-        `${(100 * b.zeroWeights).toFixed(1)}% of ${path.basename(b.path)}'s weights are zeros (unstructured or N:M sparsity): ONNX Runtime's dense ` +
+        `${(100 * b.zeroWeights).toFixed(1)}% of ${path.basename(b.path)}'s weights are zeros (unstructured or N:M sparsity): ${runsInTfjs(models) ? 'TF.js\'s' : 'ONNX Runtime\'s'} dense ` +
           'CPU kernels multiply them anyway, so expect no speedup from them; only removed channels make a model faster.',
       );
     }

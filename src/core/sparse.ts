@@ -10,6 +10,8 @@ import { invalid } from './errors.js';
 import { cloneModel, modelFiles } from './formats/index.js';
 import { refuseInputs } from './util/outputs.js';
 import { saveOnnx } from './formats/onnx/save.js';
+import { foreignSource } from './formats/foreign.js';
+import { writeNative } from './formats/native-save.js';
 import type { TaskOptions } from './progress.js';
 import { outputs, splitForFit } from './recovery/index.js';
 import { sparsifyWithData } from './recovery/obs.js';
@@ -60,7 +62,11 @@ export async function sparsifyModel(
   const total = rest.total + (layers ?? []).reduce((t, l) => t + l.total, 0);
   let quality: SparsityReport['quality'];
   if (split) quality = await judge(a, copy, split.heldOut, opts.data!, split.fit);
-  const saved = saveOnnx(copy, out, { overwrite: opts.overwrite });
+  // a TF.js or Keras model is written in its own format (weights whose zeros left their quantisation grid as float32)
+  const foreign = foreignSource(model);
+  const saved = foreign
+    ? { bytes: writeNative(await foreign.write(copy, path.basename(out)), out, { overwrite: opts.overwrite }).bytes, dataBytes: 0 }
+    : saveOnnx(copy, out, { overwrite: opts.overwrite });
   return {
     input: model.path,
     output: path.resolve(out),
