@@ -40,7 +40,7 @@ describe('prunelens on TF.js and Keras files', () => {
     fs.mkdirSync(path.dirname(out));
     const p = cli('prune', file, '-o', out, '--ratio', '0.5', '--latency-runs', '3');
     assert.equal(p.code, 0, p.err);
-    assert.match(p.out, /in TF\.js \(tfjs wasm, \d+ threads?\): the written tfjs-layers files \(model\.json, group1-shard1of1\.bin; weights in their original quantisation\)/);
+    assert.match(p.out, /in TF\.js \(tfjs wasm, \d+ threads?\): the written tfjs-layers files \(model\.json, group1-shard1of1\.bin; weights stored as the original stores them\)/);
     assert.match(p.out, /latency \(measured, tfjs wasm/);
     for (const f of ['model.json', 'group1-shard1of1.bin', 'model.json.report.json', 'model.json.report.md', 'model.json.recipe.json']) assert.ok(fs.existsSync(path.join(dir, 'layers-out', f)), f);
     // again without --force: refused before anything is written
