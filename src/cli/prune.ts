@@ -187,7 +187,7 @@ export function nativeLines(r: PruneReport): string[] {
   const tol = Math.max(...n.outputs.map((o) => o.tolerance / Math.max(o.scale, 1e-12)));
   return [
     `  in TF.js (${n.backend}): the written ${n.format} files (${n.files.join(', ')}; weights ${n.quantization === 'original' ? 'stored as the original stores them' : 'as float32'}) ` +
-      `equal the masked original's within max relative error ${n.maxRelError.toExponential(2)} (tolerance ${tol.toExponential(1)})`,
+      `equal ${n.against === 'pruned' ? 'the recovered pruned model\'s (written as float32)' : 'the masked original\'s'} within max relative error ${n.maxRelError.toExponential(2)} (tolerance ${tol.toExponential(1)})`,
     `  ONNX Runtime's run of the converted graph (scans, verification) follows TF.js's run of the file within ${n.conversion.maxRelError.toExponential(2)} of the output scale`,
     ...n.notes.map((x) => `  note: ${x}`),
   ];

@@ -308,7 +308,7 @@ async function nativeFiles(foreign: ForeignSource, model: Model, pruned: Model, 
   opts.onProgress?.({ phase: 'verify', done: 0, total: 1, message: `writing ${model.format} files and running them in TF.js` });
   const quantize = opts.quantization ?? 'original';
   const files = await foreign.write(pruned, path.basename(model.path), { quantize });
-  const check = await verifyNative(foreign, model.format, files, twin ?? pruned, feeds, { quantize });
+  const check = await verifyNative(foreign, model.format, files, twin ?? pruned, feeds, { quantize, against: twin ? 'masked-original' : 'pruned' });
   if (!check.passed || !check.conversion.passed) {
     const o = check.outputs.find((x) => x.absError > x.tolerance);
     throw new PruneLensError(

@@ -546,6 +546,11 @@ export interface NativeVerification {
   files: string[];
   /** Weights stored with each weight's original quantisation, or all as float32. */
   quantization: 'original' | 'none';
+  /**
+   * What the files were compared with: the masked original, or (after recovery, which moves weights on purpose) the
+   * pruned model itself, written the same way as float32.
+   */
+  against: 'masked-original' | 'pruned';
   passed: boolean;
   maxAbsError: number;
   maxRelError: number;

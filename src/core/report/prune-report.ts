@@ -39,7 +39,7 @@ export function pruneMarkdown(r: PruneReport): string {
     `| file | ${si(r.before.bytes)}B | ${si(r.after.bytes)}B | ${pct(r.after.bytes, r.before.bytes)} |`,
   ];
   if (r.latency) {
-    lines.push(`| latency (measured, ${r.latency.threads || 'all'} threads, median of ${r.latency.runs}) | ${r.latency.beforeMs.toFixed(2)} ms | ${r.latency.afterMs.toFixed(2)} ms | ${r.latency.speedup.toFixed(2)}× faster |`);
+    lines.push(`| latency (measured, ${r.latency.backend && !r.latency.backend.startsWith('onnxruntime') ? r.latency.backend : `${r.latency.threads || 'all'} threads`}, median of ${r.latency.runs}) | ${r.latency.beforeMs.toFixed(2)} ms | ${r.latency.afterMs.toFixed(2)} ms | ${r.latency.speedup.toFixed(2)}× faster |`);
   }
   if (r.accuracy) {
     lines.push(`| top-1 on ${r.accuracy.data} | ${(100 * r.accuracy.before).toFixed(1)} % | ${(100 * r.accuracy.after).toFixed(1)} % | ${(100 * (r.accuracy.after - r.accuracy.before)).toFixed(1)} points |`);
@@ -66,6 +66,13 @@ export function pruneMarkdown(r: PruneReport): string {
   } else {
     lines.push('', `**Not verified**: on ${on} the original's outputs say nothing (${v.degenerate.join('; ')}), so the two ` +
       `models agreeing (${err}) proves nothing. Prune again with real samples (data) to verify.`);
+  }
+  const n = r.native;
+  if (n) {
+    lines.push('', `In TF.js (${n.backend}), the written ${n.format} files (${n.files.join(', ')}) equal ` +
+      `${n.against === 'pruned' ? 'the recovered pruned model (written as float32)' : 'the masked original written the same way'} within max relative error ` +
+      `${n.maxRelError.toExponential(2)}; ONNX Runtime's run of the converted graph follows TF.js's run of the file within ${n.conversion.maxRelError.toExponential(2)} of the output scale.`);
+    for (const x of n.notes) lines.push('', `Note: ${x}.`);
   }
   lines.push('', `Params: ${r.basis.params}. MACs: ${r.basis.macs}.`);
   lines.push('', 'No fine-tuning was done: accuracy lost here is what pruning alone costs.');

@@ -41,7 +41,7 @@ export async function verifyNative(
   pruned: NativeFiles,
   twin: Model,
   feeds: HostFeeds[],
-  opts: { quantize: Quantize; threads?: number },
+  opts: { quantize: Quantize; threads?: number; against?: NativeVerification['against'] },
 ): Promise<NativeVerification> {
   const names = ioNames(twin);
   const float = { quantize: 'none' as const };
@@ -74,7 +74,7 @@ export async function verifyNative(
     }));
     const conversion = Math.max(0, ...outputs.map((o) => o.conversion));
     return {
-      format, backend: p.backend, files: [...pruned.files.keys()], quantization: opts.quantize,
+      format, backend: p.backend, files: [...pruned.files.keys()], quantization: opts.quantize, against: opts.against ?? 'masked-original',
       passed: outputs.every((o) => o.absError <= o.tolerance),
       maxAbsError: Math.max(0, ...outputs.map((o) => o.absError)),
       maxRelError: Math.max(0, ...outputs.map((o) => o.absError / Math.max(o.scale, 1e-12))),
