@@ -12,7 +12,10 @@ let serial = 0;
 
 /** Starts h5wasm once; afterwards every call here is synchronous. */
 export async function h5ready(): Promise<void> {
-  module ??= await h5wasm.ready;
+  if (module) return;
+  module = await h5wasm.ready;
+  // HDF5 prints its error stack to stderr by default; thrown instead, a damaged file becomes one line
+  (module as unknown as { activate_throwing_error_handler?: () => number }).activate_throwing_error_handler?.();
 }
 
 function fs() {
@@ -27,16 +30,27 @@ export function withH5<T>(bytes: Uint8Array, where: string, use: (f: File) => T)
   let f: File;
   try {
     f = new h5wasm.File(name, 'r');
+    if (Number(f.file_id) < 0) throw new Error('HDF5 cannot open it');
   } catch (e) {
     fs().unlink(name);
-    throw new PruneLensError(`${where}: not a readable HDF5 file (${String((e as Error)?.message ?? e).split('\n')[0]})`, { code: 'bad-model' });
+    throw new PruneLensError(`${where}: not a readable HDF5 file (${hdf5Reason(e)})`, { code: 'bad-model' });
   }
   try {
     return use(f);
+  } catch (e) {
+    if (e instanceof PruneLensError) throw e;
+    throw new PruneLensError(`${where}: a damaged HDF5 file (${hdf5Reason(e)})`, { code: 'bad-model', cause: e });
   } finally {
     f.close();
     fs().unlink(name);
   }
+}
+
+/** The innermost reason in HDF5's error stack (e.g. "truncated file: eof = 3000, …"), else the first line. */
+function hdf5Reason(e: unknown): string {
+  const text = String((e as Error)?.message ?? e);
+  const frames = [...text.matchAll(/#\d+: .*?\(\): ([^\n]+)/g)];
+  return (frames.length ? frames[frames.length - 1][1] : text.split('\n')[0]).trim();
 }
 
 /** Builds a new HDF5 file with `build` and returns its bytes. */
