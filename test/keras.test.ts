@@ -80,7 +80,7 @@ describe('Keras models (.h5 and .keras)', { skip: !hasH5py() && !process.env.CI 
         const r = await pruneModel(file, out, { ratio: 0.5, overwrite: true, latencyRuns: 2 });
         assert.ok(r.verification.passed && r.native!.passed && r.native!.conversion.passed);
         assert.match(r.latency!.backend!, /tfjs/);
-        assert.deepEqual(r.native!.files, [path.basename(file)]);
+        assert.deepEqual(r.native!.files, [path.basename(out)]);
         assert.ok(r.native!.notes.some((n) => /optimizer/.test(n)), 'the stale optimizer state is dropped, and the report says so');
         assert.equal(r.after.bytes, fs.statSync(out).size);
 

@@ -65,7 +65,7 @@ describe('prunelens on TF.js and Keras files', () => {
     assert.equal(p.code, 0, p.err);
     const r = JSON.parse(p.out);
     assert.ok(r.native.passed && r.native.conversion.passed);
-    assert.deepEqual(r.native.files, ['model.json', 'group1-shard1of1.bin']);
+    assert.deepEqual(r.native.files, ['graph-pruned.json', 'graph-pruned-group1-shard1of1.bin']);
     assert.ok(fs.existsSync(path.join(dir, 'graph-pruned-group1-shard1of1.bin')), 'shards named after the output, beside it');
   });
 
@@ -78,7 +78,7 @@ describe('prunelens on TF.js and Keras files', () => {
       const out = path.join(dir, `seq-pruned.${ext}`);
       const p = cli('prune', file, '-o', out, '--ratio', '0.5', '--latency-runs', '0', '--json');
       assert.equal(p.code, 0, p.err);
-      assert.deepEqual(JSON.parse(p.out).native.files, [`seq.${ext}`]);
+      assert.deepEqual(JSON.parse(p.out).native.files, [`seq-pruned.${ext}`]);
       assert.ok(fs.existsSync(out));
     }
   });
