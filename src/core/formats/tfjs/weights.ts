@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PruneLensError } from '../../errors.js';
 import { floatToHalf, halfToFloat } from '../../ir/half.js';
+import { readRegular } from '../../util/files.js';
 
 export type WeightDType = 'float32' | 'int32' | 'bool';
 
@@ -112,12 +113,11 @@ export function readWeights(manifest: unknown, dir: string, where: string, files
       }
       const file = path.join(dir, p);
       read.push(file);
-      try {
-        return new Uint8Array(fs.readFileSync(file));
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        throw bad(where, code === 'ENOENT' ? `weight shard '${p}' is missing` : `weight shard '${p}' cannot be read (${code})`);
-      }
+      if (!fs.existsSync(file)) throw bad(where, `weight shard '${p}' is missing`);
+      // inside the model's folder by real path (a symlink out of it is refused), a regular file (a FIFO would hang)
+      const real = fs.realpathSync(file);
+      if (!real.startsWith(fs.realpathSync(dir) + path.sep)) throw bad(where, `weight shard '${p}' points outside the model's folder`);
+      return new Uint8Array(readRegular(file, { code: 'bad-model', what: 'weight shard' }));
     });
     const total = parts.reduce((s, p) => s + p.length, 0);
     const need = g.weights.reduce((s, e) => s + entryBytes(e), 0);
