@@ -1,9 +1,9 @@
 // Bundles with esbuild: the CLI and engine process (dist/cli.js), the extension host glue (dist/extension.cjs) and
 // the webview UI (dist/webview.js + dist/webview.css). onnxruntime-node and sharp stay external in the CLI: they load
-// native binaries from their own package folders; so do TF.js's wasm backend and h5wasm (their .wasm files). Run as a
-// script, or import `build` (the webview tests do).
+// native binaries from their own package folders. TF.js and h5wasm are bundled (h5wasm carries its wasm inline; TF.js's
+// .wasm files are copied beside the bundle). Run as a script, or import `build` (the webview tests do).
 import * as esbuild from 'esbuild';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,13 +20,21 @@ export async function buildCli(outdir = path.join(root, 'dist')) {
     target: 'node20',
     format: 'esm',
     sourcemap: true,
-    external: ['onnxruntime-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', 'h5wasm'],
+    // tfjs-node is optional (loaded only when installed); TF.js and h5wasm are bundled, TF.js's .wasm files copied
+    external: ['onnxruntime-node', '@tensorflow/tfjs-node'],
     // CommonJS dependencies inside an ES module bundle need `require`.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    // (and __dirname, which TF.js's wasm backend locates its binaries by)
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; " +
+        'const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);',
+    },
     logLevel: 'warning',
     define: { PRUNELENS_VERSION: JSON.stringify(version) },
   });
   chmodSync(path.join(outdir, 'cli.js'), 0o755);
+  // TF.js's wasm backend loads its binaries from beside the bundle (src/core/runtime/tfjs.ts points it there)
+  const wasmDir = path.join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
+  for (const f of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) copyFileSync(path.join(wasmDir, f), path.join(outdir, f));
 }
 
 /** The extension host glue: CommonJS, because VS Code loads extensions with require(). */

@@ -117,5 +117,8 @@ describe('prunelens on TF.js and Keras files', () => {
     const notKeras = path.join(dir, 'not.keras');
     fs.writeFileSync(notKeras, await zip.generateAsync({ type: 'uint8array' }));
     check(notKeras, /not\.keras: a zip archive that is not a Keras model/);
+    // a TF.js model saved under another format's name
+    refused(cli('prune', file, '-o', path.join(dir, 'pruned.onnx'), '--ratio', '0.5'), /pruned\.onnx: a tfjs-layers model is saved in its own format, as a \.json file/);
+    assert.ok(!fs.existsSync(path.join(dir, 'pruned.onnx')));
   });
 });

@@ -14,6 +14,7 @@ import { analyse, type AnalyseOptions, type Analysis } from './analysis.js';
 import { computeCost } from './cost/cost.js';
 import { measureLatencies } from './cost/latency.js';
 import { measureNativeLatencies, runsInTfjs } from './cost/native-latency.js';
+import { checkNativeName } from './formats/foreign.js';
 import { sparsity as zeroFraction } from './cost/sparsity.js';
 import type { SelectOptions } from './criteria/select.js';
 import { classCount } from './criteria/select.js';
@@ -307,6 +308,8 @@ export async function pruneModel(
   // every output is checked before any work: a path that cannot be written fails in a moment, not after the prune
   checkOutputs(variantOutputs(out, save), { overwrite: opts.overwrite, protect: [file, opts.data, opts.labels] });
   const session = await openModel(file, { ...opts, inputShapes: opts.recipe?.settings.inputShapes ?? opts.inputShapes });
+  // a TF.js or Keras model is saved in its own format: a wrong name is refused before the work, not after
+  if (session.analysis.model.source) checkNativeName(session.analysis.model, out);
   const r = await session.prune(opts);
   // a recipe given is not written again, unless this prune added recovery or steps to it
   const added = JSON.stringify(r.recipe.settings) !== JSON.stringify(opts.recipe?.settings);

@@ -17,7 +17,7 @@ import type { DepGraph } from './deps/analyze.js';
 import { invalid, PruneLensError, throwIfCancelled } from './errors.js';
 import { evaluateAccuracy } from './eval.js';
 import { cloneModel, modelFiles } from './formats/index.js';
-import { foreignSource, type ForeignSource, type NativeFiles, type Quantize } from './formats/foreign.js';
+import { checkNativeName, foreignSource, type ForeignSource, type NativeFiles, type Quantize } from './formats/foreign.js';
 import { stageNative } from './formats/native-save.js';
 import { encodeOnnx, saveOnnx } from './formats/onnx/save.js';
 import type { Model } from './ir/graph.js';
@@ -512,6 +512,7 @@ export function variantOutputs(out: string, opts: SaveOptions = {}): string[] {
  */
 export function saveVariant(v: Variant, out: string, opts: SaveOptions = {}): SaveResult {
   // a TF.js or Keras variant: its verified files, named after the output (another name changes shard names only)
+  if (v.native) checkNativeName(v.model, out);
   const files = v.native ? foreignSource(v.model)!.rename(v.native.files, path.basename(out)) : undefined;
   const siblings = files ? [...files.files.keys()].filter((n) => n !== files.main).map((n) => path.join(path.dirname(path.resolve(out)), n)) : [];
   checkOutputs([...variantOutputs(out, opts), ...siblings], { overwrite: opts.overwrite, protect: v.inputs });

@@ -10,7 +10,7 @@ import { invalid } from './errors.js';
 import { cloneModel, modelFiles } from './formats/index.js';
 import { refuseInputs } from './util/outputs.js';
 import { saveOnnx } from './formats/onnx/save.js';
-import { foreignSource } from './formats/foreign.js';
+import { checkNativeName, foreignSource } from './formats/foreign.js';
 import { writeNative } from './formats/native-save.js';
 import type { TaskOptions } from './progress.js';
 import { outputs, splitForFit } from './recovery/index.js';
@@ -39,6 +39,7 @@ export async function sparsifyModel(
   a: Analysis, out: string, s: Sparsity,
   opts: TaskOptions & { method?: SparsityMethod; data?: CalibrationSet; seed?: number; overwrite?: boolean; batch?: number } = {},
 ): Promise<SparsityReport> {
+  if (foreignSource(a.model)) checkNativeName(a.model, out);
   const method = opts.method ?? 'magnitude';
   checkSparsity(s, method);
   const t0 = performance.now();

@@ -2,6 +2,7 @@
  * What a format other than ONNX gives the engine besides the IR: how to write a (pruned) IR back in the file's own
  * format, and the TF.js artifacts of files it wrote, so they can be run as the user will run them.
  */
+import { PruneLensError } from '../errors.js';
 import type { Model, SourceDocument } from '../ir/graph.js';
 import type { Quantize } from './tfjs/weights.js';
 
@@ -58,4 +59,15 @@ export function joinBytes(parts: Uint8Array[]): ArrayBuffer {
     o += p.length;
   }
   return out.buffer;
+}
+
+const EXTENSIONS: Record<string, string[]> = { 'tfjs-layers': ['.json'], 'tfjs-graph': ['.json'], keras: ['.keras'], 'keras-h5': ['.h5', '.hdf5'] };
+
+/** A TF.js or Keras model is saved in its own format: an output named for another (x.onnx) is refused before writing. */
+export function checkNativeName(model: Model, out: string): void {
+  const want = EXTENSIONS[model.format];
+  const ext = out.slice(out.lastIndexOf('.')).toLowerCase();
+  if (want && !want.includes(ext)) {
+    throw new PruneLensError(`${out}: a ${model.format} model is saved in its own format, as a ${want.join(' or ')} file`, { code: 'invalid-option', option: 'output' });
+  }
 }

@@ -3,6 +3,9 @@
  * install downloads libtensorflow, so it is optional); otherwise the wasm backend, which on a CPU is about 25×
  * faster than TF.js's pure-JavaScript one.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PruneLensError } from '../errors.js';
 import type { TfjsArtifacts } from '../formats/foreign.js';
 import type { HostData, HostTensor, Runner, TfjsOptions } from './backend.js';
@@ -24,6 +27,9 @@ export function tfjs(threads = 0): Promise<{ tf: Tf; backend: string }> {
       // not installed: wasm
     }
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // bundled (dist/cli.js), the backend's .wasm files sit beside the bundle rather than in its package
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    if (fs.existsSync(path.join(here, 'tfjs-backend-wasm.wasm'))) wasm.setWasmPaths(`${here}${path.sep}`);
     if (threads > 0) wasm.setThreadsCount(threads);
     if (!(await tf.setBackend('wasm'))) throw new PruneLensError('TF.js could not start its wasm backend', { code: 'runtime-failed' });
     await tf.ready();
