@@ -2,7 +2,8 @@
  * End to end in a real VS Code (code-server, see test/helpers/code-server.ts): the packaged .vsix installed into a
  * fresh profile, a workspace with the example model; right-click → Prune Model…, the panel draws its charts and the
  * graph, a scan runs with progress and another is cancelled, a ratio change moves the estimate, a variant is saved
- * and the saved file loads, is smaller and verifies; the browser console shows no CSP violation.
+ * and the saved file loads, is smaller and verifies; a TF.js model.json beside it is scanned and planned from the same
+ * right-click; the browser console shows no CSP violation.
  *
  * Skipped unless code-server and Chromium are installed (.ci/run installs both). PRUNELENS_E2E_SHOTS=DIR also saves
  * screenshots of every view in the light, dark and high-contrast themes.
@@ -17,6 +18,7 @@ import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { freshProfile, hasCodeServer, installVsix, startServer, type Profile, type Server } from './helpers/code-server.js';
 import { ROOT, tmpdir } from './helpers/env.js';
 import { CHROMIUM, hasChromium } from './helpers/webview-harness.js';
+import { buildFixture, saveFixture } from './helpers/tfjs-fixtures.js';
 
 const skip = !hasCodeServer() ? 'code-server is not installed (.ci/run installs it)' : !hasChromium() ? 'Chromium is not installed' : false;
 const SHOTS = process.env.PRUNELENS_E2E_SHOTS;
@@ -60,6 +62,8 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
       fs.copyFileSync(path.join(ROOT, 'examples', f), path.join(workspace, f));
     }
     workspaceSettings(64);
+    // a TF.js layers model beside it (model.json + weights.bin)
+    await saveFixture(await buildFixture('functional'), workspace);
     vsix = path.join(dir, 'prunelens.vsix');
     for (const [script, args] of [['scripts/build.mjs', []], ['scripts/package.mjs', ['-o', vsix]]] as const) {
       const r = spawnSync(process.execPath, [path.join(ROOT, script), ...args], { cwd: ROOT, encoding: 'utf8' });
@@ -275,6 +279,28 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
     panel = await frameWith('.panel .rows .row', 60_000);
     await until('the restored ratios', async () =>
       JSON.stringify(await panel.locator('.rows .row .kept input').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value))) === JSON.stringify(kept));
+  });
+
+  it('a TF.js model: right-click model.json → Prune Model… scans and plans it as it does an ONNX model', async () => {
+    // the example's Fashion-MNIST images do not fit this model's 16×16×3 input: synthetic calibration samples
+    fs.writeFileSync(path.join(workspace, '.vscode/settings.json'), JSON.stringify({ 'workbench.colorTheme': THEMES[theme], 'prunelens.calibration.samples': 16 }, null, 2));
+    await page.waitForTimeout(1500);
+    await showContainer('Explorer');
+    const item = page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^model\.json$/ });
+    await item.waitFor({ timeout: 30_000 });
+    await item.click({ button: 'right' });
+    const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Prune Model…' });
+    await menuItem.waitFor({ timeout: 10_000 });
+    await menuItem.click();
+    for (let i = 0; i < 5 && !(await page.locator('.tab', { hasText: 'Prune model.json' }).count()); i++) {
+      await page.waitForTimeout(500);
+      if (await menuItem.isVisible()) await menuItem.click();
+    }
+    await page.locator('.tab', { hasText: 'Prune model.json' }).waitFor({ timeout: 30_000 });
+    // the other panel is hidden, so its webview is gone: the one panel left is the TF.js model's
+    panel = await frameWith('.panel .rows .row', 120_000);
+    await until('the TF.js model\'s plan', async () => (await panel.locator('.rows .row').count()) === 3, 60_000);
+    assert.match(await panel.locator('[data-metric="MACs"] .metric-ratio').innerText(), /kept/);
   });
 
   it('every view in the light, dark and high-contrast themes', { skip: !SHOTS && 'PRUNELENS_E2E_SHOTS not set' }, async () => {
