@@ -11,6 +11,7 @@ import { resolveInputShapes } from '../src/core/shapes/inputs.js';
 import { PruneLensError } from '../src/core/errors.js';
 import { EXAMPLE, OCR_MODELS, runOnce, tmpdir } from './helpers/env.js';
 import { OnnxBuilder } from './helpers/onnx-builder.js';
+import { memorySource, Tensor } from '../src/core/ir/tensor.js';
 
 function smallCnn(): Uint8Array {
   const b = new OnnxBuilder();
@@ -127,6 +128,14 @@ describe('ONNX load → save round trip', () => {
 });
 
 describe('ONNX IR', () => {
+  it('reads float32 weights at an odd offset of a Node Buffer as themselves (Buffer.slice is a view, not a copy)', () => {
+    const values = Float32Array.from([1.5, -2, 3.25]);
+    const whole = Buffer.alloc(13 + 12 + 3);
+    Buffer.from(values.buffer).copy(whole, 13);
+    const t = new Tensor('w', 'float32', [3], memorySource(whole.subarray(13, 25)));
+    assert.deepEqual(Array.from(t.toFloat32()), [1.5, -2, 3.25]);
+  });
+
   it('treats weights in Constant nodes as weights', async (t) => {
     const file = OCR_MODELS[2];
     if (!fs.existsSync(file)) return t.skip('PP-OCR models not installed');

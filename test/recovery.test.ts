@@ -7,9 +7,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { evaluateFile, planModel, pruneModel, scanModel } from '../src/core/api.js';
+import { evaluateFile, planModel, pruneModel, scanModel, sparsifyFile } from '../src/core/api.js';
 import type { Recipe } from '../src/shared/types.js';
 import { EXAMPLE, OCR_MODELS, ROOT, tmpdir } from './helpers/env.js';
+import { OnnxBuilder, type AttrValue } from './helpers/onnx-builder.js';
+import { f32, npy } from './helpers/hostile-corpus.js';
+import { decodeOnnx } from '../src/core/formats/onnx/load.js';
 
 const dir = tmpdir();
 const IDX = {
@@ -101,5 +104,56 @@ describe('data-aware criteria', () => {
       const v = await mean(c);
       assert.ok(v >= l1, `${c} ${v.toFixed(3)} vs l1 ${l1.toFixed(3)}`);
     }
+  });
+});
+
+/**
+ * The same convolutions once with auto_pad (as TF.js and Keras 'same' convert) and once with the pads it implies:
+ * SAME_UPPER at stride 2 on an even size puts the odd pad at the end, SAME_LOWER at the beginning.
+ */
+function padNet(autoPad: boolean): Uint8Array {
+  const b = new OnnxBuilder(13, 4);
+  const x = b.input('x', ['N', 3, 10, 10]);
+  const w = (name: string, dims: number[]) => b.init(name, dims, undefined, 'float32', 0.4);
+  const pad = (auto: string, pads: number[]): Record<string, AttrValue> => (autoPad ? { auto_pad: auto } : { pads });
+  const c1 = b.op('Relu', [b.op('Conv', [x, w('w1', [12, 3, 3, 3]), w('b1', [12])], { ...pad('SAME_UPPER', [0, 0, 1, 1]), strides: [2, 2] })]);
+  const c2 = b.op('Relu', [b.op('Conv', [c1, w('w2', [12, 1, 3, 3])], { ...pad('SAME_UPPER', [1, 1, 1, 1]), group: 12 })]);
+  const c3 = b.op('Relu', [b.op('Conv', [c2, w('w3', [16, 12, 2, 2]), w('b3', [16])], pad('SAME_LOWER', [1, 1, 0, 0]))]);
+  const c4 = b.op('Conv', [c3, w('w4', [16, 16, 3, 3]), w('b4', [16])], { ...pad('VALID', [0, 0, 0, 0]), strides: [2, 2] });
+  b.output(b.gemm(b.op('Flatten', [b.op('GlobalAveragePool', [b.op('Relu', [c4])])]), 16, 4), ['N', 4]);
+  return b.build();
+}
+
+describe('convolutions padded by auto_pad (converted TF.js and Keras models)', () => {
+  const weights = (file: string) => new Map([...decodeOnnx(fs.readFileSync(file), file).graph.initializers].filter(([, t]) => t.dtype === 'float32').map(([name, t]) => [name, Array.from(t.toFloat32())]));
+  // OBS fits on data: 64 samples of smooth patterns
+  const data = path.join(dir, 'pads-data.npy');
+  fs.writeFileSync(data, npy('<f4', [64, 3, 10, 10], f32(64 * 300, (i) => Math.sin(i * 0.37) + Math.cos(i * 0.011))));
+  const files = [true, false].map((auto) => {
+    const f = path.join(dir, `pads-${auto ? 'auto' : 'explicit'}.onnx`);
+    fs.writeFileSync(f, padNet(auto));
+    return f;
+  });
+
+  it('least squares refits them (none skipped) exactly as it refits their explicit-pad twins', async () => {
+    const [auto, explicit] = await Promise.all(files.map(async (f) => {
+      const out = f.replace(/\.onnx$/, '.lsq.onnx');
+      const report = await pruneModel(f, out, { ratio: 0.5, recover: ['lsq'], samples: 64, latencyRuns: 0, overwrite: true, writeRecipe: false, reports: false });
+      return { report, out };
+    }));
+    const refits = auto.report.recovery!.lsq;
+    assert.ok(refits.length >= 3, `${refits.length} layers refitted`);
+    assert.deepEqual(refits.filter((s) => s.skipped), [], 'no layer skipped');
+    assert.deepEqual(refits.map((s) => s.after), explicit.report.recovery!.lsq.map((s) => s.after));
+    assert.deepEqual(weights(auto.out), weights(explicit.out));
+  });
+
+  it('OBS sparsity sees the same input patches as with explicit pads', async () => {
+    const [auto, explicit] = await Promise.all(files.map(async (f) => {
+      const out = f.replace(/\.onnx$/, '.obs.onnx');
+      await sparsifyFile(f, out, { kind: 'unstructured', ratio: 0.5 }, { method: 'obs', data, overwrite: true });
+      return weights(out);
+    }));
+    assert.deepEqual(auto, explicit);
   });
 });

@@ -6,6 +6,7 @@
 import type { Node } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { Emitter } from './emitter.js';
+import { explicitPads } from '../shapes/pads.js';
 
 export interface GradCtx {
   node: Node;
@@ -179,11 +180,10 @@ const conv: GradRule = (c) => {
   const xd = c.dims(x);
   const yd = c.dims(n.outputs[0]);
   if (!wd || !xd || !yd || xd.length !== 4) throw new Error('Conv gradients need static 2-D shapes');
-  if (n.str('auto_pad', 'NOTSET') !== 'NOTSET') throw new Error('Conv with auto_pad');
   const group = n.int('group', 1);
   const strides = n.ints('strides') ?? [1, 1];
   const dil = n.ints('dilations') ?? [1, 1];
-  const pads = n.ints('pads') ?? [0, 0, 0, 0];
+  const pads = explicitPads(n, xd.slice(2), wd.slice(2));
   const [kh, kw] = [wd[2], wd[3]];
   if (c.wants(0)) {
     // the input gradient is the transposed convolution of the output gradient; output_padding restores rows the
@@ -205,7 +205,7 @@ function weightGradByShifts(c: GradCtx, g: string, x: string, xd: number[], yd: 
   const group = n.int('group', 1);
   const [sh, sw] = n.ints('strides') ?? [1, 1];
   const [dh, dw] = n.ints('dilations') ?? [1, 1];
-  const [pt, pl, pb, pr] = n.ints('pads') ?? [0, 0, 0, 0];
+  const [pt, pl, pb, pr] = explicitPads(n, xd.slice(2), wd.slice(2));
   const [kh, kw] = [wd[2], wd[3]];
   const [Ho, Wo] = [yd[2], yd[3]];
   const perIn = xd[1] / group;
@@ -251,7 +251,7 @@ function weightGradByConv(c: GradCtx, g: string, x: string, xd: number[], yd: nu
   const group = n.int('group', 1);
   const strides = n.ints('strides') ?? [1, 1];
   const dil = n.ints('dilations') ?? [1, 1];
-  const pads = n.ints('pads') ?? [0, 0, 0, 0];
+  const pads = explicitPads(n, xd.slice(2), wd.slice(2));
   const [kh, kw] = [wd[2], wd[3]];
   const perIn = xd[1] / group;
   const perOut = yd[1] / group;
@@ -347,7 +347,7 @@ const averagePool: GradRule = (c) => {
   const yd = c.dims(n.outputs[0])!;
   const [kh, kw] = n.ints('kernel_shape')!;
   const strides = n.ints('strides') ?? [1, 1];
-  const pads = n.ints('pads') ?? [0, 0, 0, 0];
+  const pads = explicitPads(n, xd.slice(2), [kh, kw]);
   if (pads.some((p) => p) && n.int('count_include_pad', 0) === 0) throw new Error('AveragePool with padding not counted');
   const ch = xd[1];
   const k = c.e.constant('float32', [ch, 1, kh, kw], new Float32Array(ch * kh * kw).fill(1 / (kh * kw)));

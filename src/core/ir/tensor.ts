@@ -55,7 +55,8 @@ export class Tensor {
     const b = this.bytes();
     if (this.dtype === 'float32') {
       if (b.byteOffset % 4 === 0) return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-      return new Float32Array(b.slice().buffer);
+      // a copy of just these bytes (a Node Buffer's slice() is a view of its whole pool, not a copy)
+      return new Float32Array(new Uint8Array(b).buffer);
     }
     const n = this.size;
     const out = new Float32Array(n);

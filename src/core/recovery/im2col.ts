@@ -1,6 +1,7 @@
 /** A layer's inputs as rows of features (im2col for convolutions): what least squares and OBS fit to. */
 import type { Node } from '../ir/graph.js';
 import type { Captured } from './capture.js';
+import { explicitPads } from '../shapes/pads.js';
 
 export interface ConvGeometry {
   groups: number;
@@ -16,10 +17,10 @@ export interface ConvGeometry {
   pl: number;
 }
 
-export function convGeometry(node: Node, weightDims: number[]): ConvGeometry {
+export function convGeometry(node: Node, weightDims: number[], inputDims: number[]): ConvGeometry {
   const [sh, sw] = node.ints('strides') ?? [1, 1];
   const [dh, dw] = node.ints('dilations') ?? [1, 1];
-  const [pt, pl] = node.ints('pads') ?? [0, 0, 0, 0];
+  const [pt, pl] = explicitPads(node, inputDims.slice(2), weightDims.slice(2));
   return { groups: node.int('group', 1), cg: weightDims[1], kh: weightDims[2], kw: weightDims[3], sh, sw, dh, dw, pt, pl };
 }
 

@@ -60,10 +60,9 @@ async function fitConv(model: Model, node: Node, x: Captured, y: Captured, kept:
   const b = node.inputs[2] && g.constant(node.inputs[2]) ? ownConstant(g, node, 2) : undefined;
   const skip = (why: string): LsqStep => ({ node: node.name, features: 0, rows: 0, before: 0, after: 0, skipped: why });
   if (w.dtype !== 'float32' || (b && b.dtype !== 'float32')) return skip('weights are not float32');
-  if (node.str('auto_pad', 'NOTSET') !== 'NOTSET') return skip('auto_pad is not supported here');
   if (x.dims.length !== 4) return skip('only 2-D convolutions are refitted');
   const [O, Cg, kh, kw] = w.dims;
-  const geo = convGeometry(node, w.dims);
+  const geo = convGeometry(node, w.dims, x.dims);
   const groups = geo.groups;
   const [N, C] = x.dims;
   const [, Od, Ho, Wo] = y.dims;

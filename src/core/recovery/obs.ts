@@ -84,7 +84,7 @@ export async function sparsifyWithData(
     let spatial = 1;
     let put: (Wm: Float64Array) => Float32Array;
     if (node.opType === 'Conv') {
-      const geo = convGeometry(node, w.dims);
+      const geo = convGeometry(node, w.dims, x.dims);
       const [, , ho, wo] = shapes.types.get(node.outputs[0])!.dims;
       spatial = geo.kh * geo.kw;
       d = geo.cg * spatial;
