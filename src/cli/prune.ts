@@ -144,11 +144,14 @@ function recoveryLines(r: PruneReport): string[] {
   const m = (x: typeof rec.before) =>
     [x.accuracy !== undefined ? `top-1 ${(100 * x.accuracy).toFixed(1)}%` : '', x.agreement !== undefined ? `agreement ${(100 * x.agreement).toFixed(1)}%` : '', `rel-l2 ${x['rel-l2'].toFixed(3)}`].filter(Boolean).join(', ');
   const skipped = rec.lsq.filter((l) => l.skipped);
+  const undone = (method: string) => (rec.reverted?.some((x) => x.method === method) ? ' (undone)' : '');
   return [
     ...steps,
     `  recovery (${rec.methods.join(', ')}) fitted on ${rec.data.fitted}${rec.data.synthetic ? ' (SYNTHETIC)' : ''} in ${(rec.ms / 1000).toFixed(1)} s: ` +
-      `${rec.lsq.length - skipped.length} layers refitted, ${rec.bn.filter((b) => b.kind === 'bn').length} BatchNorms re-estimated, ${rec.bn.filter((b) => b.kind === 'bias').length} biases corrected`,
+      `${rec.lsq.length - skipped.length} layers refitted${undone('lsq')}, ${rec.bn.filter((b) => b.kind === 'bn').length} BatchNorms re-estimated and ` +
+      `${rec.bn.filter((b) => b.kind === 'bias').length} biases corrected${undone('bn')}`,
     `    on ${rec.data.judged}: ${m(rec.before)} → ${m(rec.after)}`,
+    ...(rec.reverted ?? []).map((x) => `    undone: ${x.method} (it did not help on those samples: ${m(x.before)} → ${m(x.after)})`),
     ...skipped.map((l) => `    not refitted: ${l.node} (${l.skipped})`),
   ];
 }

@@ -616,6 +616,11 @@ export interface RecoveryReport {
   data: { fitted: string; judged: string; synthetic: boolean };
   before: Metrics;
   after: Metrics;
+  /**
+   * Methods undone because they did not help on the held-out samples (closer to the dense model, or with labels more
+   * accurate): the metrics with and without each. `after` is the model without them.
+   */
+  reverted?: { method: RecoveryMethod; before: Metrics; after: Metrics }[];
   /** Per refitted layer: the relative output error on its fitting rows before and after, or why it was skipped. */
   lsq: { node: string; features: number; rows: number; before: number; after: number; skipped?: string }[];
   /** Per BatchNorm (running statistics) or folded layer (bias): the mean shift applied, in standard deviations. */

@@ -16,6 +16,7 @@ import { concatChunks } from '../sensitivity/runs.js';
 import { correctBiases, recalibrateBatchNorm, type BnStep } from './bn.js';
 import { weightedLayers, type DenseChannels } from './layers.js';
 import { reconstructLayers, type LsqStep } from './lsq.js';
+import { checkpoint } from './checkpoint.js';
 import * as path from 'node:path';
 
 export const RECOVERY_METHODS: RecoveryMethod[] = ['bn', 'lsq'];
@@ -62,6 +63,15 @@ export function splitForFit(all: CalibrationSet, seed = 1): { fit: CalibrationSe
   };
 }
 
+/**
+ * Whether a recovery step helped on held-out samples: closer to the dense model (relative L2), or, with labels, more
+ * accurate without drifting further.
+ */
+function helped(before: Metrics, after: Metrics): boolean {
+  if (after['rel-l2'] < before['rel-l2']) return true;
+  return after.accuracy !== undefined && before.accuracy !== undefined && after.accuracy > before.accuracy;
+}
+
 /** The first output of a model over a set, stacked. */
 export async function outputs(model: Model | Uint8Array, dir: string | undefined, set: CalibrationSet): Promise<{ name: string; dims: number[]; data: Float32Array }> {
   const s = await createSession(model, { optimization: 'basic', externalDataDir: dir });
@@ -100,23 +110,43 @@ export async function recover(
   const steps: { lsq: LsqStep[]; bn: BnStep[] } = { lsq: [], bn: [] };
   const total = (methods.includes('lsq') ? layers.length : 0) + (methods.includes('bn') ? 1 : 0);
   const report = (done: number, message: string) => opts.onProgress?.({ phase: 'recover', done, total, message });
+  // each method is kept only when the held-out samples say it helped: BN re-calibration on a few samples can undo
+  // what least squares fitted (the dense statistics were already right for the refitted layer)
+  const reverted: RecoveryReport['reverted'] = [];
+  let current = before;
+  const tryMethod = async (method: RecoveryMethod, run: () => Promise<void>) => {
+    const restore = checkpoint(pruned.graph);
+    await run();
+    throwIfCancelled(opts.signal);
+    const now = await judge();
+    if (helped(current, now)) {
+      current = now;
+      return;
+    }
+    restore();
+    reverted.push({ method, before: current, after: now });
+  };
   if (methods.includes('lsq')) {
-    steps.lsq = await reconstructLayers(pruned, { model: a.model, shapes: a.shapes }, a.shapes.inputs, fit, layers, {
-      seed: opts.seed, signal: opts.signal, onLayer: (i) => report(i, `least squares: ${layers[i].node}`),
+    await tryMethod('lsq', async () => {
+      steps.lsq = await reconstructLayers(pruned, { model: a.model, shapes: a.shapes }, a.shapes.inputs, fit, layers, {
+        seed: opts.seed, signal: opts.signal, onLayer: (i) => report(i, `least squares: ${layers[i].node}`),
+      });
     });
   }
-  throwIfCancelled(opts.signal);
   if (methods.includes('bn')) {
-    report(total - 1, 'BatchNorm re-calibration');
-    steps.bn = await recalibrateBatchNorm(pruned, a.shapes.inputs, fit, affected, opts.signal);
-    steps.bn.push(...await correctBiases(pruned, { model: a.model, shapes: a.shapes }, a.shapes.inputs, fit, layers, opts.signal));
+    await tryMethod('bn', async () => {
+      report(total - 1, 'BatchNorm re-calibration');
+      steps.bn = await recalibrateBatchNorm(pruned, a.shapes.inputs, fit, affected, opts.signal);
+      steps.bn.push(...await correctBiases(pruned, { model: a.model, shapes: a.shapes }, a.shapes.inputs, fit, layers, opts.signal));
+    });
   }
-  const after = await judge();
+  const after = current;
   return {
     methods,
     data: { fitted: fit.description, judged: heldOut.description, synthetic: data.kind === 'synthetic' },
     before,
     after,
+    ...(reverted.length ? { reverted } : {}),
     lsq: steps.lsq,
     bn: steps.bn,
     ms: performance.now() - t0,

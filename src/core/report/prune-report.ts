@@ -1,6 +1,6 @@
 /** The report written beside a pruned model: `<name>.report.json` (everything) and `<name>.report.md` (readable). */
 import * as path from 'node:path';
-import type { PruneReport } from '../../shared/types.js';
+import type { Metrics, PruneReport } from '../../shared/types.js';
 import { writeAll, type OutputBatch } from '../util/atomic.js';
 
 const si = (n: number) => (Math.abs(n) >= 1e9 ? `${(n / 1e9).toFixed(2)}G` : Math.abs(n) >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : Math.abs(n) >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
@@ -74,7 +74,34 @@ export function pruneMarkdown(r: PruneReport): string {
       `${n.maxRelError.toExponential(2)}; ONNX Runtime's run of the converted graph follows TF.js's run of the file within ${n.conversion.maxRelError.toExponential(2)} of the output scale.`);
     for (const x of n.notes) lines.push('', `Note: ${x}.`);
   }
+  lines.push(...recoveryMarkdown(r));
   lines.push('', `Params: ${r.basis.params}. MACs: ${r.basis.macs}.`);
-  lines.push('', 'No fine-tuning was done: accuracy lost here is what pruning alone costs.');
+  lines.push('', r.recovery
+    ? 'No fine-tuning was done: recovery refitted weights in closed form on calibration samples; nothing was trained.'
+    : 'No fine-tuning was done: accuracy lost here is what pruning alone costs.');
   return lines.join('\n') + '\n';
+}
+
+/** Recovery without training and the steps of a gradual schedule: what ran, on what, and what it changed. */
+function recoveryMarkdown(r: PruneReport): string[] {
+  const rec = r.recovery;
+  if (!rec && !r.steps?.length) return [];
+  const m = (x: Metrics) => [x.accuracy !== undefined ? `top-1 ${(100 * x.accuracy).toFixed(1)} %` : '', x.agreement !== undefined ? `agreement ${(100 * x.agreement).toFixed(1)} %` : '',
+    `rel-l2 ${x['rel-l2'].toFixed(3)}`].filter(Boolean).join(', ');
+  const lines = ['', '## Recovery without training', ''];
+  if (rec) {
+    const refitted = rec.lsq.filter((l) => !l.skipped).length;
+    lines.push(`Methods asked: ${rec.methods.join(', ')}; fitted on ${rec.data.fitted}${rec.data.synthetic ? ' (**synthetic**)' : ''}, judged on ${rec.data.judged} ` +
+      `(fidelity to the original model): ${m(rec.before)} → **${m(rec.after)}**, in ${(rec.ms / 1000).toFixed(1)} s. The verification above checks the ` +
+      'channel surgery, before recovery moved weights on purpose.', '');
+    const undone = (m: string) => (rec.reverted?.some((x) => x.method === m) ? ' (then undone, see below)' : '');
+    if (rec.lsq.length) lines.push(`- least squares${undone('lsq')}: ${refitted} of ${rec.lsq.length} layers refitted` + (refitted < rec.lsq.length ? ` (not refitted: ${rec.lsq.filter((l) => l.skipped).map((l) => `${l.node}, ${l.skipped}`).join('; ')})` : ''));
+    if (rec.bn.length) lines.push(`- BatchNorm${undone('bn')}: ${rec.bn.filter((b) => b.kind === 'bn').length} re-estimated, ${rec.bn.filter((b) => b.kind === 'bias').length} folded biases corrected`);
+    for (const x of rec.reverted ?? []) lines.push(`- **undone: ${x.method}**, which did not help on the held-out samples (${m(x.before)} → ${m(x.after)})`);
+  }
+  for (const st of r.steps ?? []) {
+    lines.push(`- step ${st.step}: ${st.removed} channels removed, ${st.verified ? 'verified' : '**not verified**'}` +
+      (st.recovery ? `; recovery: ${m(st.recovery.before)} → ${m(st.recovery.after)}` : ''));
+  }
+  return lines;
 }
