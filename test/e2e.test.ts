@@ -17,7 +17,7 @@ import JSZip from 'jszip';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { freshProfile, hasCodeServer, installVsix, startServer, type Profile, type Server } from './helpers/code-server.js';
 import { ROOT, tmpdir } from './helpers/env.js';
-import { CHROMIUM, hasChromium } from './helpers/webview-harness.js';
+import { CHROMIUM, choose, hasChromium } from './helpers/webview-harness.js';
 import { buildFixture, saveFixture } from './helpers/tfjs-fixtures.js';
 
 const skip = !hasCodeServer() ? 'code-server is not installed (.ci/run installs it)' : !hasChromium() ? 'Chromium is not installed' : false;
@@ -279,6 +279,33 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
     panel = await frameWith('.panel .rows .row', 60_000);
     await until('the restored ratios', async () =>
       JSON.stringify(await panel.locator('.rows .row .kept input').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value))) === JSON.stringify(kept));
+  });
+
+  it('picks a criterion, and the shown scan follows it', async () => {
+    await panel.locator('vscode-tab-header[data-tab="sensitivity"]').click();
+    await panel.locator('.panel-head .muted').waitFor({ timeout: 60_000 }); // the model is open again after the reload
+    await choose(panel, '.prune-options .criterion', 'taylor');
+    // the shown scan follows the panel's criterion (a new scan, then cached by the engine session)
+    await until('the scan under taylor', async () => (await panel.locator('.view.sensitivity [data-task="scan"]').getAttribute('data-state')) === 'idle'
+      && /^Data: [^\n]* criterion taylor ·/.test(await panel.locator('.view.sensitivity .used').innerText()), 120_000);
+    assert.match(await panel.locator('.options-notes').innerText(), /taylor scores channels from the model run on fashion-mnist-500-images-idx3-ubyte\.gz/);
+    await shoot('criterion-taylor-dark');
+  });
+
+  it('prunes with recovery (least squares + BN) and shows it before and after', async () => {
+    await choose(panel, '.prune-options .recovery', 'least squares + BN');
+    await panel.locator('vscode-tab-header[data-tab="summary"]').click();
+    await until('the recovery named', async () => /then recovers \(lsq\+bn\)/.test(await text(panel, '.view.summary .will')));
+    const t0 = Date.now();
+    await panel.locator('.view.summary .prune').click();
+    await panel.locator('.view.summary table.recovery tr[data-metric="agreement"]').waitFor({ timeout: 120_000 });
+    timings.pruneWithRecovery = Date.now() - t0;
+    const report = await panel.locator('.view.summary .recovery-report').innerText();
+    assert.match(report, /least squares \+ BN re-calibration: \d+ layers? refitted/);
+    assert.match(report, /Fitted on \d+ of \d+ labelled samples/);
+    assert.doesNotMatch(report, /synthetic/, 'recovery fitted on the calibration data');
+    assert.equal(await panel.locator('.view.summary table.recovery tr[data-metric="accuracy"]').count(), 1, 'accuracy before and after, with labels');
+    await shoot('recovery-dark');
   });
 
   it('a TF.js model: right-click model.json → Prune Model… scans and plans it as it does an ONNX model', async () => {

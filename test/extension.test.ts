@@ -135,6 +135,36 @@ describe('webview bridge', () => {
     b.dispose();
   });
 
+  it('lets the panel\'s criterion and recovery override the settings', async () => {
+    stub.workspaceFolder = dir;
+    stub.config['prunelens.criterion'] = 'l1';
+    stub.config['prunelens.calibration.data'] = 'calib.npz';
+    stub.config['prunelens.calibration.samples'] = 32;
+    stub.config['prunelens.prune.recover'] = ['bn'];
+    const { fake, models, b } = bridge({ plan: {}, prune: {} });
+    fake.receive({ type: 'ready' });
+    const call = async (id: number, method: string, params: unknown) => {
+      fake.receive({ type: 'call', id, method, params });
+      await fake.next<Msg>((m) => m.type === 'result' && m.id === id);
+      return models.calls.at(-1)!.params;
+    };
+    // a plan under the panel's criterion scans under it too (when it has to scan)
+    const plan = await call(1, 'plan', { target: { kind: 'macs', keep: 0.5 }, strategy: 'sensitivity', criterion: 'taylor' });
+    assert.equal(plan.criterion, 'taylor');
+    assert.equal((plan.scanSettings as { criterion: string; data: string }).criterion, 'taylor');
+    assert.equal((plan.scanSettings as { data: string }).data, path.join(dir, 'calib.npz'));
+    // without a criterion of its own, the setting's
+    const plain = await call(2, 'plan', { target: { kind: 'macs', keep: 0.5 } });
+    assert.equal((plain.scanSettings as { criterion: string }).criterion, 'l1');
+    // recovery: the panel's choice (none included) wins over the setting's
+    assert.deepEqual((await call(3, 'prune', { keep: { 0: 8 }, recover: ['lsq', 'bn'], steps: 2 })).recover, ['lsq', 'bn']);
+    assert.deepEqual((await call(4, 'prune', { keep: { 0: 8 }, recover: [] })).recover, []);
+    assert.deepEqual((await call(5, 'prune', { keep: { 0: 8 } })).recover, ['bn'], 'the setting when the panel says nothing');
+    // a recipe that records its recovery replays it (the engine takes its data from the recipe)
+    assert.equal((await call(6, 'prune', { recipe: { settings: { recovery: { methods: ['lsq'], seed: 1 } } } })).recover, undefined);
+    b.dispose();
+  });
+
   it('aborts a call the webview cancels', async () => {
     let aborted = false;
     const { fake, b } = bridge({

@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { openModel, type ModelSession } from '../src/core/api.js';
 import type { ResolvedSettings, ToHost } from '../src/shared/webview.js';
 import { EXAMPLE, ROOT } from './helpers/env.js';
-import { closeBrowser, hasChromium, openWebview, violations, type Theme, type WebviewPage } from './helpers/webview-harness.js';
+import { choose, closeBrowser, hasChromium, openWebview, violations, type Theme, type WebviewPage } from './helpers/webview-harness.js';
 
 const IDX = {
   data: path.join(ROOT, 'examples/fashion-mnist-500-images-idx3-ubyte.gz'),
@@ -59,7 +59,7 @@ class FakeHost {
         groups: async () => ss.groups(params.ids as number[]),
         graph: async () => ss.graph(),
         inspect: async () => ss.inspect(params),
-        prune: () => ss.prune({ ...params, latencyRuns: 0 } as never),
+        prune: () => ss.prune({ ...params, latencyRuns: 0, signal: controller.signal, onProgress } as never),
         'host.confirm': async () => true,
         'host.command': async () => null,
         'host.saveVariant': async () => ({ name: 'x.onnx', path: '/tmp/x.onnx', bytes: 1 }),
@@ -201,6 +201,72 @@ describe('webview in Chromium', { skip: !hasChromium() && 'Debian chromium is no
     await p.locator('.run-scan').click();
     await p.locator('.view.sensitivity [data-task="scan"][data-state="error"]').waitFor();
     assert.equal(await text(p, '.view.sensitivity [data-task="scan"] .error'), '⚠ fashion.npz has no array named like the input (setting: prunelens.calibration.data)');
+  });
+
+  it('the criterion picker lists every criterion, grouped, and drives scan, estimate, plan and prune; recovery and steps reach prune and its report', async () => {
+    const host = new FakeHost(session);
+    const w = await open(host, { mode: 'panel', action: 'prune', tab: 'ratios' });
+    const p = w.page;
+    await p.locator('.rows .row').first().waitFor();
+    // every criterion the engine offers, under three family headings, each with its one line
+    const options = await p.locator('.prune-options .criterion vscode-option').evaluateAll((els) => els.map((e) => ({
+      value: e.getAttribute('value'), disabled: e.hasAttribute('disabled'), description: e.getAttribute('description') ?? '', text: e.textContent,
+    })));
+    assert.deepEqual(options.filter((o) => o.disabled).map((o) => o.text), ['From the weights', 'From activations', 'From gradients']);
+    const names = options.filter((o) => !o.disabled).map((o) => o.value);
+    assert.deepEqual(names, ['l1', 'l2', 'fpgm', 'bn', 'lamp', 'random', 'activation', 'apoz', 'variance', 'hrank', 'taylor', 'snip', 'grasp', 'synflow', 'obd']);
+    assert.ok(options.filter((o) => !o.disabled).every((o) => o.description.length > 20), 'each criterion says what it measures');
+    assert.equal(await p.locator('.prune-options .criterion').evaluate((e) => (e as unknown as { value: string }).value), 'l1', 'the setting by default');
+    // picking one from the dropdown, as a user does
+    const scans = host.count('scan');
+    const estimates = host.count('estimate');
+    await choose(p, '.prune-options .criterion', 'taylor');
+    await until('a scan under taylor', async () => host.calls.slice(scans).some((c) => c.method === 'scan' && c.params.criterion === 'taylor'));
+    await until('an estimate under taylor', async () => host.calls.slice(estimates).some((c) => c.method === 'estimate' && c.params.criterion === 'taylor'));
+    assert.match(await text(p, '.options-notes'), /taylor scores channels from the model run on fashion-mnist-500-images-idx3-ubyte\.gz \(64 samples\)/);
+    assert.match(await text(p, '.options-notes'), /the setting prunelens\.criterion is l1/);
+    // the plan was made under l1: the panel says so, and plans again under taylor on request
+    await p.locator('.view.ratios .stale-criterion a').click();
+    await until('a plan under taylor', async () => host.calls.some((c) => c.method === 'plan' && c.params.criterion === 'taylor'));
+    const plan = host.calls.filter((c) => c.method === 'plan').at(-1)!;
+    assert.equal((plan.params.scan as { settings: { criterion: string } }).settings.criterion, 'taylor', 'the plan uses the scan under taylor');
+    await until('the note gone', async () => (await p.locator('.view.ratios .stale-criterion').count()) === 0);
+    // recovery least squares + BN in 2 steps
+    await choose(p, '.prune-options .recovery', 'least squares + BN');
+    await choose(p, '.prune-options .steps', '2 (gradual)');
+    // (this FakeHost prunes without the data, as no bridge would: the report says recovery fitted on synthetic inputs)
+    await p.locator('vscode-tab-header[data-tab="summary"]').click();
+    assert.match(await text(p, '.view.summary .will'), /in 2 steps, then recovers \(lsq\+bn\)/);
+    await p.locator('.view.summary .prune').click();
+    await p.locator('.view.summary .recovery-report table.recovery tbody tr').first().waitFor({ timeout: 60_000 });
+    const prune = host.calls.find((c) => c.method === 'prune')!;
+    assert.deepEqual(prune.params.recover, ['lsq', 'bn']);
+    assert.equal(prune.params.steps, 2);
+    assert.ok(prune.params.recipe, 'the unedited plan is pruned by its channels');
+    const report = await text(p, '.view.summary .recovery-report');
+    assert.match(report, /least squares \+ BN re-calibration: \d+ layers? refitted by least squares; \d+ BatchNorm layers? re-estimated/);
+    assert.match(report, /Recovery fitted on synthetic inputs/);
+    assert.equal(await p.locator('.view.summary table.recovery tr[data-metric="agreement"]').count(), 1);
+    assert.equal(await p.locator('.view.summary table.steps tbody tr').count(), 2);
+    assert.match(await text(p, '.view.summary'), /in 2 steps, recovered by lsq\+bn\./);
+    // another recovery makes the variant stale
+    await choose(p, '.prune-options .recovery', 'none');
+    await p.locator('.view.summary .note', { hasText: 'criterion or recovery changed' }).waitFor();
+    assert.deepEqual(await violations(w), []);
+    assert.deepEqual(w.errors, []);
+  });
+
+  it('says when data criteria and recovery run on synthetic inputs', async () => {
+    const host = new FakeHost(session, { ...SETTINGS, data: undefined, labels: undefined });
+    const w = await open(host, { mode: 'panel', tab: 'summary' }, { theme: 'light' });
+    const p = w.page;
+    await choose(p, '.prune-options .criterion', 'hrank');
+    await p.locator('.options-notes .note.synthetic', { hasText: 'hrank scores channels' }).waitFor();
+    assert.match(await text(p, '.options-notes'), /it will run on synthetic inputs/);
+    await choose(p, '.prune-options .recovery', 'BN re-calibration');
+    await p.locator('.options-notes .note.synthetic', { hasText: 'Recovery (bn) will fit on synthetic inputs' }).waitFor();
+    assert.deepEqual(await violations(w), []);
+    assert.deepEqual(w.errors, []);
   });
 
   it('draws the graph, and selecting a layer explains its coupling', async () => {

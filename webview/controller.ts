@@ -3,13 +3,14 @@
  * Every call goes through `run`, which records its loading, progress and error state for the views to show.
  */
 import type { ProgressValue } from '../src/shared/protocol.js';
-import type { Recipe } from '../src/shared/types.js';
+import type { CriterionName, Recipe, RecoveryMethod } from '../src/shared/types.js';
 import type { InitMessage, PanelAction, PanelTab } from '../src/shared/webview.js';
+import { recoveryValue } from './criteria.js';
 import { CallFailed, type Call, type Host } from './host.js';
 import { record, redo, undo } from './ratios/history.js';
 import { currentWarnings, editorRows, keepOfPlan } from './ratios/rows.js';
 import { sidebarRows } from './sidebar.js';
-import type { Keep, Store, TaskName } from './store.js';
+import { criterionOf, pruneKey, recoverOf, type Keep, type Store, type TaskName } from './store.js';
 
 const NEEDS_SCAN = new Set(['sensitivity', 'ensemble']);
 
@@ -61,7 +62,7 @@ export class Controller {
       model: init.model, settings: init.settings, ...(init.tab ? { tab: init.tab } : {}),
       // a new model starts from the settings' target and strategy; a restored panel keeps the user's choices
       ...(sameModel ? {} : {
-        target: init.settings.target, strategy: init.settings.strategy,
+        target: init.settings.target, strategy: init.settings.strategy, criterion: null, recover: null, steps: 1,
         keep: null, plan: null, edited: false, scanned: false, selected: null, history: { past: [], future: [] }, graphView: { expanded: [], ghosts: true },
       }),
       scan: undefined, estimate: undefined, graph: undefined, groupInfo: {}, tasks: {},
@@ -115,6 +116,29 @@ export class Controller {
     if (group !== null) void this.ensureGroup(group);
   }
 
+  // ------------------------------------------------------------------------------------------------------------
+  // The panel's criterion and recovery (they override the settings for this panel)
+
+  /** Scans, plans, estimates and prunes of this panel rank channels by `criterion`; a shown scan is shown again under it. */
+  async setCriterion(criterion: CriterionName): Promise<void> {
+    const s = this.store.get();
+    if (criterion === criterionOf(s)) return;
+    this.store.set({ criterion });
+    // while the model is still opening, start() asks for the estimate and the scan (under this criterion) itself
+    if (!s.summary) return;
+    if (s.keep) void this.estimate();
+    // the engine session caches a scan per criterion: switching back is instant
+    if (s.scanned || s.scan) await this.scan();
+  }
+
+  setRecovery(recover: RecoveryMethod[]): void {
+    this.store.set({ recover });
+  }
+
+  setSteps(steps: number): void {
+    if (Number.isInteger(steps) && steps >= 1 && steps <= 5) this.store.set({ steps });
+  }
+
   /** One group's members and couplings, asked for when it is selected. */
   async ensureGroup(id: number): Promise<void> {
     if (this.store.get().groupInfo[id]) return;
@@ -134,7 +158,7 @@ export class Controller {
 
   async scan(): Promise<void> {
     this.store.task('plan', undefined);
-    const scan = await this.run('scan', this.host.call('scan', {}, this.progress('scan')), 'Starting the scan…');
+    const scan = await this.run('scan', this.host.call('scan', { criterion: criterionOf(this.store.get()) }, this.progress('scan')), 'Starting the scan…');
     if (!scan) return;
     this.store.set({ scan, scanned: true });
     this.sidebar();
@@ -145,12 +169,15 @@ export class Controller {
 
   async plan(): Promise<void> {
     const s = this.store.get();
-    if (NEEDS_SCAN.has(s.strategy) && !s.scan) {
+    // the scan a plan uses must be under the panel's criterion (the engine caches one per criterion)
+    const scanFor = (st: typeof s) => st.scan && st.scan.settings.criterion === criterionOf(st) ? st.scan : undefined;
+    if (NEEDS_SCAN.has(s.strategy) && !scanFor(s)) {
       await this.scan();
-      if (!this.store.get().scan) return;
+      if (!scanFor(this.store.get())) return;
     }
     const cur = this.store.get();
-    const plan = await this.run('plan', this.host.call('plan', { target: cur.target, strategy: cur.strategy, ...(cur.scan && NEEDS_SCAN.has(cur.strategy) ? { scan: cur.scan } : {}) }, this.progress('plan')), 'Planning…');
+    const scan = NEEDS_SCAN.has(cur.strategy) ? scanFor(cur) : undefined;
+    const plan = await this.run('plan', this.host.call('plan', { target: cur.target, strategy: cur.strategy, criterion: criterionOf(cur), ...(scan ? { scan } : {}) }, this.progress('plan')), 'Planning…');
     if (plan) this.usePlan(plan);
   }
 
@@ -218,7 +245,7 @@ export class Controller {
         const keep = this.store.get().keep;
         if (!keep) return;
         const t = performance.now();
-        const estimate = await this.run('estimate', this.host.call('estimate', { keep }));
+        const estimate = await this.run('estimate', this.host.call('estimate', { keep, criterion: criterionOf(this.store.get()) }));
         const took = performance.now() - t;
         if (!estimate) return;
         this.store.set((s) => {
@@ -234,7 +261,11 @@ export class Controller {
 
   async loadRecipe(): Promise<void> {
     const recipe = await this.run('recipe', this.host.call('host.loadRecipe', {}));
-    if (recipe) this.usePlan(recipe);
+    if (!recipe) return;
+    // a recipe made with recovery or in steps is pruned the same way unless the user changes it
+    const { recovery, steps } = recipe.settings;
+    this.store.set({ ...(recovery ? { recover: recovery.methods } : {}), ...(steps ? { steps } : {}) });
+    this.usePlan(recipe);
   }
 
   async saveRecipe(): Promise<void> {
@@ -249,16 +280,24 @@ export class Controller {
   // ------------------------------------------------------------------------------------------------------------
   // Pruning and saving
 
-  /** Prunes the current ratios (the plan's exact channels while unedited), verified; reuses the last variant if current. */
+  /**
+   * Prunes the current ratios (the plan's exact channels while unedited, else chosen by the panel's criterion),
+   * verified, with the panel's recovery and steps; reuses the last variant if it is still current.
+   */
   async prune(): Promise<{ variantId: string; recipe: Recipe } | undefined> {
     const s = this.store.get();
     if (!s.keep) return undefined;
-    const key = JSON.stringify(s.keep);
-    if (s.pruned?.fromKeep === key) return s.pruned;
-    const params = !s.edited && s.plan ? { recipe: s.plan } : { keep: s.keep };
-    const r = await this.run('prune', this.host.call('prune', params, this.progress('prune')), 'Pruning and verifying…');
+    const key = pruneKey(s);
+    if (s.pruned?.fromKey === key) return s.pruned;
+    const recipe = !s.edited && s.plan ? s.plan : undefined;
+    const recover = recoverOf(s);
+    // a recipe that records the same recovery is replayed as it was (on the data it was fitted on)
+    const replay = recipe?.settings.recovery && recoveryValue(recipe.settings.recovery.methods) === recoveryValue(recover);
+    const params = { ...(recipe ? { recipe } : { keep: s.keep, criterion: criterionOf(s) }), ...(replay ? {} : { recover }), steps: s.steps };
+    const doing = `${s.steps > 1 ? `Pruning in ${s.steps} steps` : 'Pruning'}${recover.length ? `, recovering (${recover.join('+')})` : ''} and verifying…`;
+    const r = await this.run('prune', this.host.call('prune', params, this.progress('prune')), doing);
     if (!r) return undefined;
-    this.store.set({ pruned: { ...r, fromKeep: key } });
+    this.store.set({ pruned: { ...r, fromKey: key } });
     return r;
   }
 

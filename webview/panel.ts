@@ -1,9 +1,10 @@
-/** The pruning panel: a header with the model and engine status, and four tabs. */
+/** The pruning panel: a header with the model and engine status, the pruning options, and four tabs. */
 import type { PanelTab } from '../src/shared/webview.js';
 import type { Controller } from './controller.js';
 import { clear, h } from './dom.js';
 import { bytes, count } from './format.js';
 import { graphView } from './graph/view.js';
+import { pruneOptions } from './prune-options.js';
 import { ratiosView } from './ratios/view.js';
 import { sensitivityView } from './sensitivity/view.js';
 import type { State, Store } from './store.js';
@@ -34,7 +35,7 @@ export function panel(store: Store, controller: Controller, app: HTMLElement): v
     const i = (e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex;
     if (TABS[i] && TABS[i].tab !== store.get().tab) controller.setTab(TABS[i].tab);
   });
-  clear(app, h('div', { class: 'panel' }, head, open, tabs));
+  clear(app, h('div', { class: 'panel' }, head, open, pruneOptions(store, controller), tabs));
 
   const renderHead = (s: State) => {
     const m = s.summary;

@@ -3,7 +3,7 @@
  * view) is kept by VS Code with setState, so it comes back after a reload; the rest is asked for again.
  */
 import type { OpenResult } from '../src/shared/protocol.js';
-import type { Estimate, GroupInfo, ModelGraph, PruneResult, Recipe, ScanResult, StrategyName } from '../src/shared/types.js';
+import type { CriterionName, Estimate, GroupInfo, ModelGraph, PruneResult, Recipe, RecoveryMethod, ScanResult, StrategyName } from '../src/shared/types.js';
 import type { CallError, ModelRef, PanelTab, ResolvedSettings, SavedVariant } from '../src/shared/webview.js';
 import type { History } from './ratios/history.js';
 
@@ -27,6 +27,12 @@ export interface Persisted {
   selected: number | null;
   target: { kind: 'macs' | 'params' | 'latency'; keep: number };
   strategy: StrategyName;
+  /** The panel's criterion (scan, plan, estimate, prune); null: the setting prunelens.criterion. */
+  criterion: CriterionName | null;
+  /** Recovery after pruning; null: the setting prunelens.prune.recover. */
+  recover: RecoveryMethod[] | null;
+  /** Prune in this many steps of prune → recover (1: one shot). */
+  steps: number;
   /** The ratio editor's kept channels per group. */
   keep: Keep | null;
   /** The last plan (or loaded recipe): the editor's rows, warnings and settings. */
@@ -37,8 +43,8 @@ export interface Persisted {
   scanned: boolean;
   history: History<Keep>;
   graphView: { expanded: string[]; ghosts: boolean; view?: { x: number; y: number; k: number } };
-  /** The last pruned variant (held by the engine until saved) and the keep map it was made from. */
-  pruned?: PruneResult & { fromKeep: string };
+  /** The last pruned variant (held by the engine until saved) and what it was made from (see pruneKey). */
+  pruned?: PruneResult & { fromKey: string };
   saved?: SavedVariant;
 }
 
@@ -61,6 +67,9 @@ export function initialState(p?: Partial<Persisted>): State {
     selected: null,
     target: { kind: 'macs', keep: 0.5 },
     strategy: 'sensitivity',
+    criterion: null,
+    recover: null,
+    steps: 1,
     keep: null,
     plan: null,
     edited: false,
@@ -75,7 +84,25 @@ export function initialState(p?: Partial<Persisted>): State {
 }
 
 export function persisted(s: State): Persisted {
-  return { model: s.model, tab: s.tab, selected: s.selected, target: s.target, strategy: s.strategy, keep: s.keep, plan: s.plan, edited: s.edited, scanned: s.scanned, history: s.history, graphView: s.graphView, pruned: s.pruned, saved: s.saved };
+  return {
+    model: s.model, tab: s.tab, selected: s.selected, target: s.target, strategy: s.strategy, criterion: s.criterion, recover: s.recover, steps: s.steps, keep: s.keep,
+    plan: s.plan, edited: s.edited, scanned: s.scanned, history: s.history, graphView: s.graphView, pruned: s.pruned, saved: s.saved,
+  };
+}
+
+/** The criterion this panel uses: its own choice, else the setting. */
+export function criterionOf(s: Pick<State, 'criterion' | 'settings'>): CriterionName {
+  return s.criterion ?? s.settings?.criterion ?? 'l1';
+}
+
+/** The recovery this panel prunes with: its own choice, else the setting. */
+export function recoverOf(s: Pick<State, 'recover' | 'settings'>): RecoveryMethod[] {
+  return s.recover ?? s.settings?.recover ?? [];
+}
+
+/** What a pruned variant depends on besides the model: the kept channels, the criterion, recovery and steps. */
+export function pruneKey(s: Pick<State, 'keep' | 'criterion' | 'recover' | 'steps' | 'settings'>): string {
+  return JSON.stringify({ keep: s.keep, criterion: criterionOf(s), recover: recoverOf(s), steps: s.steps });
 }
 
 type Listener = (s: State, prev: State) => void;

@@ -1,11 +1,14 @@
 /**
  * The Before/After tab: what the pruned variant really is — params, MACs and file size before and after, measured
- * latency, accuracy (with labelled data) and the verification against the masked original — and saving it.
+ * latency, accuracy (with labelled data), the verification against the masked original and what recovery did — and
+ * saving it. Recovery and steps are chosen above the tabs (prune-options.ts).
  */
 import type { Controller } from './controller.js';
 import { clear, h } from './dom.js';
 import { bytes, count, ms, pct } from './format.js';
-import type { State, Store } from './store.js';
+import { recoveryReport } from './recovery.js';
+import { staleCriterion } from './stale-plan.js';
+import { pruneKey, recoverOf, type State, type Store } from './store.js';
 import { taskSlot } from './task-status.js';
 
 export function summaryView(store: Store, controller: Controller): HTMLElement {
@@ -19,11 +22,14 @@ export function summaryView(store: Store, controller: Controller): HTMLElement {
     pruneSlot.update(s.tasks.prune);
     saveSlot.update(s.tasks.save);
     const p = s.pruned;
-    const current = p && s.keep && p.fromKeep === JSON.stringify(s.keep);
+    const current = p && s.keep && p.fromKey === pruneKey(s);
     const actions = h('div', { class: 'toolbar' },
       h('vscode-button', { class: 'prune', disabled: !s.keep || !!s.tasks.prune?.running, onclick: () => void controller.prune() }, current ? 'Pruned' : 'Prune and verify'),
       h('vscode-button', { class: 'save-variant', disabled: !s.keep || !!s.tasks.prune?.running, onclick: () => void controller.saveVariant() }, 'Save pruned variant…'));
-    clear(actionsEl, actions);
+    const rec = recoverOf(s);
+    clear(actionsEl, actions,
+      h('div', { class: 'muted will' }, `Prunes ${!s.edited && s.plan ? `the plan's channels (chosen by ${s.plan.settings.criterion})` : 'the edited ratios'}${s.steps > 1 ? ` in ${s.steps} steps` : ' in one shot'}, ${rec.length ? `then recovers (${rec.join('+')})` : 'without recovery'}: change these above the tabs.`),
+      staleCriterion(s, controller));
     if (!p) {
       clear(body,
         h('p', { class: 'empty' }, s.keep ? 'Prune the current ratios to measure the variant: it is built, verified against the masked original and timed, but not written until you save it.' : 'Plan first (Ratios tab).'));
@@ -45,16 +51,11 @@ export function summaryView(store: Store, controller: Controller): HTMLElement {
       rows.push(row(`Top-1 accuracy (${r.accuracy.samples} samples)`, pct(r.accuracy.before, 1), pct(r.accuracy.after, 1), `${((r.accuracy.after - r.accuracy.before) * 100).toFixed(1)} points`));
       rows.push(row('Top-5 accuracy', pct(r.accuracy.top5Before, 1), pct(r.accuracy.top5After, 1), `${((r.accuracy.top5After - r.accuracy.top5Before) * 100).toFixed(1)} points`));
     }
-    if (r.recovery) {
-      const rec = r.recovery;
-      const m = (x: typeof rec.before) => x.agreement !== undefined ? `agreement ${pct(x.agreement, 1)}` : `rel-l2 ${x['rel-l2'].toFixed(3)}`;
-      rows.push(row(`Fidelity to the original, recovery ${rec.methods.join('+')} (${rec.data.judged})`, m(rec.before), m(rec.after), `fitted on ${rec.data.fitted}`));
-    }
     const v = r.verification;
     // agreement on inputs that excite nothing proves nothing: then the variant is not called verified
     const verified = v.passed && v.exercised !== false;
     clear(body,
-      current ? null : h('div', { class: 'note' }, 'The ratios changed since this variant was pruned: prune again to measure them.'),
+      current ? null : h('div', { class: 'note' }, 'The ratios, criterion or recovery changed since this variant was pruned: prune again to measure them.'),
       h('table', { class: 'grid before-after' },
         h('thead', null, h('tr', null, h('th', null, ''), h('th', null, 'Before'), h('th', null, 'After'), h('th', null, 'Change'))),
         h('tbody', null, ...rows)),
@@ -64,12 +65,14 @@ export function summaryView(store: Store, controller: Controller): HTMLElement {
           ? `the outputs stayed silent on the ${v.samples} samples it was checked on (${v.degenerate?.join('; ') || 'degenerate outputs'}), so agreement proves nothing; give calibration data (prunelens.calibration.data).`
           : `the pruned model computes what the masked original computes on ${v.samples} samples (${v.inputs.real ? v.inputs.real.description : v.inputs.random.description ?? 'seeded random inputs'}); largest relative error ${v.maxRelError.toExponential(2)}.`),
       v.silenced?.length ? h('p', { class: 'error' }, `⚠ Outputs the original fills and the variant leaves silent: ${v.silenced.join('; ')}.`) : null,
-      h('p', { class: 'muted' }, `Criterion ${r.criterion}, ${r.groups.length} groups pruned${r.recipe ? `, from a ${r.recipe.settings.strategy} plan` : ', from edited ratios'}.`),
+      recoveryReport(r),
+      h('p', { class: 'muted' }, `Criterion ${r.criterion}, ${r.groups.length} groups pruned${r.recipe ? `, from a ${r.recipe.settings.strategy} plan` : ', from edited ratios'}${r.steps ? ` in ${r.steps.length} steps` : ''}${r.recovery ? `, recovered by ${r.recovery.methods.join('+')}` : ''}.`),
       s.saved ? h('p', { class: 'saved' }, `Saved as ${s.saved.path} (${bytes(s.saved.bytes)}). `,
         s.saved.reports ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); void controller.openFile(s.saved!.reports!.markdown); } }, 'Open report') : null) : null);
   };
   store.subscribe((s, prev) => {
-    if (s.pruned !== prev.pruned || s.keep !== prev.keep || s.tasks.prune !== prev.tasks.prune || s.tasks.save !== prev.tasks.save || s.saved !== prev.saved) render(s);
+    if (s.pruned !== prev.pruned || s.keep !== prev.keep || s.tasks.prune !== prev.tasks.prune || s.tasks.save !== prev.tasks.save || s.saved !== prev.saved
+      || s.criterion !== prev.criterion || s.recover !== prev.recover || s.steps !== prev.steps || s.settings !== prev.settings || s.plan !== prev.plan || s.edited !== prev.edited) render(s);
   });
   render(store.get());
   return root;

@@ -140,12 +140,15 @@ export class WebviewBridge implements vscode.Disposable {
       prune: {
         criterion: s.criterion, ...(s.data ? { data: s.data } : {}), ...(s.labels ? { labels: s.labels } : {}), ...(s.preprocess ? { preprocess: s.preprocess } : {}),
         ...(!s.latency ? { latencyRuns: 0 } : s.latencyRuns > 0 ? { latencyRuns: s.latencyRuns } : { latency: true }),
-        ...(s.recover.length ? { recover: s.recover } : {}),
+        // a recipe made with recovery replays it (on the data it was fitted on) unless the call says otherwise
+        ...(s.recover.length && !(p.recipe as { settings?: { recovery?: unknown } } | undefined)?.settings?.recovery ? { recover: s.recover } : {}),
         ...(s.threads > 0 ? { threads: s.threads } : {}),
       },
       estimate: { criterion: s.criterion },
     };
     const merged = { ...defaults[method], ...p };
+    // the panel's criterion (it overrides the setting) also ranks the channels of the scan a plan runs
+    if (method === 'plan' && p.criterion && !p.scanSettings) merged.scanSettings = { ...scanSettings, criterion: p.criterion };
     return this.deps.models.call(file, method as Exclude<WebviewEngineMethod, 'open'>, merged as Omit<EngineMethods[typeof method]['params'], 'modelId'>, { signal, onProgress });
   }
 

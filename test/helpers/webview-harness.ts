@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Frame, type FrameLocator, type Page } from 'playwright-core';
 import { ROOT, tmpdir } from './env.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -150,6 +150,12 @@ export async function openWebview(opts: OpenOptions = {}): Promise<WebviewPage> 
   });
   await page.goto(`${ORIGIN}/index.html`);
   return { page, sent, errors, post, close: () => context.close() };
+}
+
+/** Picks an option of a vscode-single-select as a user does: open the dropdown, click the option. */
+export async function choose(within: Page | Frame | FrameLocator, select: string, option: string): Promise<void> {
+  await within.locator(select).click();
+  await within.locator(select).getByRole('option', { name: option, exact: true }).click();
 }
 
 /** The CSP violations the page saw so far. */

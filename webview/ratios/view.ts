@@ -8,6 +8,7 @@ import type { Controller } from '../controller.js';
 import { clear, h } from '../dom.js';
 import { bytes, count, pct } from '../format.js';
 import type { State, Store } from '../store.js';
+import { staleCriterion } from '../stale-plan.js';
 import { taskSlot } from '../task-status.js';
 import { currentWarnings, editorRows, type EditorRow } from './rows.js';
 
@@ -32,7 +33,8 @@ export function ratiosView(store: Store, controller: Controller): HTMLElement {
   const scanSlot = taskSlot('scan', controller, { cancellable: true });
   const planSlot = taskSlot('plan', controller, { cancellable: true });
   const scanHint = h('div', { class: 'muted' });
-  const planStatus = h('div', { class: 'status-slot' }, scanSlot.el, scanHint, planSlot.el);
+  const planNote = h('div');
+  const planStatus = h('div', { class: 'status-slot' }, scanSlot.el, scanHint, planSlot.el, planNote);
   const estimate = h('div', { class: 'estimate' });
   const undoB = h('vscode-button', { secondary: true, class: 'undo', title: 'Undo (Ctrl+Z)', onclick: () => controller.undo() }, 'Undo');
   const redoB = h('vscode-button', { secondary: true, class: 'redo', title: 'Redo (Ctrl+Shift+Z)', onclick: () => controller.redo() }, 'Redo');
@@ -147,6 +149,7 @@ export function ratiosView(store: Store, controller: Controller): HTMLElement {
         s.saved.reports ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); void controller.openFile(s.saved!.reports!.markdown); } }, 'Open report') : null] : []));
     }
     if (!prev || s.plan !== prev.plan || s.keep !== prev.keep || s.edited !== prev.edited) renderWarnings(s);
+    if (!prev || s.plan !== prev.plan || s.edited !== prev.edited || s.criterion !== prev.criterion || s.settings !== prev.settings) clear(planNote, staleCriterion(s, controller));
     if (!prev || s.plan !== prev.plan || s.scan !== prev.scan || s.keep !== prev.keep || s.selected !== prev.selected || s.estimate !== prev.estimate) renderRows(s);
     if (prev && s.selected !== prev.selected && s.selected !== null) rowEls.get(s.selected)?.root.scrollIntoView({ block: 'nearest' });
   };

@@ -1,7 +1,7 @@
 /** The Sensitivity tab: run or cancel a scan, the settings it used, its curves and its heatmap. */
 import type { Controller } from '../controller.js';
 import { clear, h } from '../dom.js';
-import type { State, Store } from '../store.js';
+import { criterionOf, type State, type Store } from '../store.js';
 import { taskSlot } from '../task-status.js';
 import { onThemeChange } from '../theme.js';
 import { curves } from './curves.js';
@@ -10,14 +10,14 @@ import { heatmap } from './heatmap.js';
 /** What the next scan will use, from the settings. */
 const planned = (s: State) => {
   const st = s.settings!;
-  return `${st.data ? st.data.split(/[\\/]/).pop() : 'synthetic inputs (set prunelens.calibration.data for real samples)'} · ${st.samples} samples · criterion ${st.criterion} · ratios ${st.ratios.join(', ')}`;
+  return `${st.data ? st.data.split(/[\\/]/).pop() : 'synthetic inputs (set prunelens.calibration.data for real samples)'} · ${st.samples} samples · criterion ${criterionOf(s)} · ratios ${st.ratios.join(', ')}`;
 };
 
 /** The settings differ from those of the scan shown. */
 const changed = (s: State) => {
   const st = s.settings;
   const sc = s.scan?.settings;
-  return !!st && !!sc && (sc.samples !== st.samples || sc.criterion !== st.criterion || sc.ratios.join() !== st.ratios.join() || s.scan!.data.synthetic !== !st.data);
+  return !!st && !!sc && (sc.samples !== st.samples || sc.criterion !== criterionOf(s) || sc.ratios.join() !== st.ratios.join() || s.scan!.data.synthetic !== !st.data);
 };
 
 export function sensitivityView(store: Store, controller: Controller): HTMLElement {
@@ -73,7 +73,7 @@ export function sensitivityView(store: Store, controller: Controller): HTMLEleme
 
   const render = (s: State, prev?: State) => {
     if (!prev || s.tasks.scan !== prev.tasks.scan || s.scan !== prev.scan || s.summary !== prev.summary) renderToolbar(s);
-    if (!prev || s.scan !== prev.scan || s.settings !== prev.settings) renderUsed(s);
+    if (!prev || s.scan !== prev.scan || s.settings !== prev.settings || s.criterion !== prev.criterion) renderUsed(s);
     if (!prev || s.scan !== prev.scan || s.selected !== prev.selected || (s.tab !== prev.tab && s.tab === 'sensitivity' && charts.clientWidth !== width)) renderCharts(s);
   };
   store.subscribe((s, prev) => render(s, prev));
