@@ -281,7 +281,7 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
       JSON.stringify(await panel.locator('.rows .row .kept input').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value))) === JSON.stringify(kept));
   });
 
-  it('picks a criterion, and the shown scan follows it', async () => {
+  it('picks a criterion, compares criteria, and shows their matrix and a group\'s curves side by side', async () => {
     await panel.locator('vscode-tab-header[data-tab="sensitivity"]').click();
     await panel.locator('.panel-head .muted').waitFor({ timeout: 60_000 }); // the model is open again after the reload
     await choose(panel, '.prune-options .criterion', 'taylor');
@@ -290,6 +290,19 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
       && /^Data: [^\n]* criterion taylor ·/.test(await panel.locator('.view.sensitivity .used').innerText()), 120_000);
     assert.match(await panel.locator('.options-notes').innerText(), /taylor scores channels from the model run on fashion-mnist-500-images-idx3-ubyte\.gz/);
     await shoot('criterion-taylor-dark');
+    await panel.locator('vscode-tab-header[data-tab="criteria"]').click();
+    assert.match(await text(panel, '.view.criteria .chosen'), /^taylor · l1 · fpgm:/, 'the panel\'s criterion first, then l1 and fpgm');
+    const t0 = Date.now();
+    await panel.locator('.view.criteria .run-compare').click();
+    await panel.locator('svg[data-chart="criteria-matrix"] g[aria-label="cell"] rect').first().waitFor({ timeout: 60_000 });
+    timings.compareToMatrix = Date.now() - t0;
+    await panel.locator('.view.criteria [data-chart="criteria-curves"][data-series="3"] canvas').waitFor({ timeout: 60_000 });
+    timings.compareToCurves = Date.now() - t0;
+    assert.equal(await panel.locator('svg[data-chart="criteria-matrix"] g[aria-label="cell"] rect').count(), 9);
+    assert.equal(await panel.locator('.view.criteria table.agreement tbody tr').count(), 6, 'one row per prunable group');
+    assert.match(await panel.locator('.view.criteria .used').innerText(), /data criteria on 64 labelled samples/);
+    assert.deepEqual(await panel.locator('.view.criteria .legend li').evaluateAll((els) => els.map((e) => e.getAttribute('data-criterion'))), ['taylor', 'l1', 'fpgm']);
+    await shoot('criteria-dark');
   });
 
   it('prunes with recovery (least squares + BN) and shows it before and after', async () => {
@@ -338,7 +351,7 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
       await page.locator('.tab', { hasText: 'Prune fashion-cnn.onnx' }).click();
       // a hidden webview is discarded (no retainContextWhenHidden) and comes back from its saved state
       panel = await frameWith('.panel .rows .row');
-      for (const tab of ['sensitivity', 'ratios', 'graph', 'summary'] as const) {
+      for (const tab of ['sensitivity', 'criteria', 'ratios', 'graph', 'summary'] as const) {
         await panel.locator(`vscode-tab-header[data-tab="${tab}"]`).click();
         await page.waitForTimeout(700);
         await shoot(`${tab}-${t}`);

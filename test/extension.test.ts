@@ -135,13 +135,13 @@ describe('webview bridge', () => {
     b.dispose();
   });
 
-  it('lets the panel\'s criterion and recovery override the settings', async () => {
+  it('lets the panel\'s criterion and recovery override the settings, and fills in the data for comparisons', async () => {
     stub.workspaceFolder = dir;
     stub.config['prunelens.criterion'] = 'l1';
     stub.config['prunelens.calibration.data'] = 'calib.npz';
     stub.config['prunelens.calibration.samples'] = 32;
     stub.config['prunelens.prune.recover'] = ['bn'];
-    const { fake, models, b } = bridge({ plan: {}, prune: {} });
+    const { fake, models, b } = bridge({ plan: {}, prune: {}, compareCriteria: {} });
     fake.receive({ type: 'ready' });
     const call = async (id: number, method: string, params: unknown) => {
       fake.receive({ type: 'call', id, method, params });
@@ -162,6 +162,9 @@ describe('webview bridge', () => {
     assert.deepEqual((await call(5, 'prune', { keep: { 0: 8 } })).recover, ['bn'], 'the setting when the panel says nothing');
     // a recipe that records its recovery replays it (the engine takes its data from the recipe)
     assert.equal((await call(6, 'prune', { recipe: { settings: { recovery: { methods: ['lsq'], seed: 1 } } } })).recover, undefined);
+    // comparisons get the calibration data and samples of the settings
+    const cmp = await call(7, 'compareCriteria', { criteria: ['l1', 'taylor'], ratio: 0.5 });
+    assert.deepEqual(cmp, { data: path.join(dir, 'calib.npz'), samples: 32, criteria: ['l1', 'taylor'], ratio: 0.5 });
     b.dispose();
   });
 

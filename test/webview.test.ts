@@ -60,6 +60,7 @@ class FakeHost {
         graph: async () => ss.graph(),
         inspect: async () => ss.inspect(params),
         prune: () => ss.prune({ ...params, latencyRuns: 0, signal: controller.signal, onProgress } as never),
+        compareCriteria: () => ss.compareCriteria(params.criteria as never, { data: s.data, labels: s.labels, samples: s.samples, ...params, signal: controller.signal, onProgress }),
         'host.confirm': async () => true,
         'host.command': async () => null,
         'host.saveVariant': async () => ({ name: 'x.onnx', path: '/tmp/x.onnx', bytes: 1 }),
@@ -256,10 +257,79 @@ describe('webview in Chromium', { skip: !hasChromium() && 'Debian chromium is no
     assert.deepEqual(w.errors, []);
   });
 
+  it('compares criteria: the mean matrices, the groups by least agreement, and a group\'s curves under each side by side', async () => {
+    const host = new FakeHost(session);
+    const w = await open(host, { mode: 'panel', tab: 'criteria' });
+    const p = w.page;
+    const view = p.locator('.view.criteria');
+    await view.locator('.run-compare:not([disabled])').waitFor();
+    // ticked by default: the panel's criterion, then fpgm and taylor; at most five
+    const ticked = async () => view.locator('vscode-checkbox.pick').evaluateAll((els) => els.filter((e) => (e as unknown as { checked: boolean }).checked).map((e) => e.getAttribute('data-criterion')));
+    assert.deepEqual(await ticked(), ['l1', 'fpgm', 'taylor']);
+    assert.match(await text(p, '.view.criteria .chosen'), /^l1 · fpgm · taylor: the list below compares the first two\.$/);
+    for (const c of ['hrank', 'snip']) await view.locator(`vscode-checkbox[data-criterion="${c}"]`).click();
+    assert.equal((await ticked()).length, 5);
+    assert.equal(await view.locator('vscode-checkbox[data-criterion="obd"]').evaluate((e) => (e as unknown as { disabled: boolean }).disabled), true);
+    for (const c of ['hrank', 'snip']) await view.locator(`vscode-checkbox[data-criterion="${c}"]`).click();
+    assert.equal(await view.locator('.compare-notes .note').count(), 0, 'calibration data is set');
+    const t0 = Date.now();
+    await view.locator('.run-compare').click();
+    await view.locator('svg[data-chart="criteria-matrix"] g[aria-label="cell"] rect').first().waitFor();
+    const toMatrix = Date.now() - t0;
+    const call = host.calls.find((c) => c.method === 'compareCriteria')!;
+    assert.deepEqual(call.params, { criteria: ['l1', 'fpgm', 'taylor'], ratio: 0.5 });
+    assert.equal(await view.locator('svg[data-chart="criteria-matrix"] g[aria-label="cell"] rect').count(), 9);
+    assert.equal(await view.locator('svg[data-chart="criteria-overlap"] g[aria-label="cell"] rect').count(), 9);
+    assert.match(await text(p, '.view.criteria .used'), /6 prunable groups · overlap at 50 % removed · data criteria on 64 labelled samples/);
+    // the groups, least agreement first
+    const rows = view.locator('table.agreement tbody tr');
+    assert.equal(await rows.count(), 6);
+    const least = await rows.locator('td:nth-child(4)').allTextContents();
+    const values = least.map((t) => Number(t.split(' ')[0]));
+    assert.deepEqual(values, [...values].sort((a, b) => a - b));
+    assert.match(await rows.first().locator('td').first().innerText(), /^#\d+ \//, 'groups are named by their layers');
+    // the group they agree on least, its curves under each criterion on one chart
+    const first = Number(await rows.first().getAttribute('data-group'));
+    await view.locator('[data-chart="criteria-curves"][data-series="3"] canvas').waitFor();
+    const toCurves = Date.now() - t0;
+    const scansOf = (g: number) => host.calls.filter((c) => c.method === 'scan' && JSON.stringify(c.params.only) === JSON.stringify([String(g)]));
+    assert.deepEqual(scansOf(first).map((c) => c.params.criterion), ['l1', 'fpgm', 'taylor']);
+    assert.deepEqual(await view.locator('.legend li').evaluateAll((els) => els.map((e) => e.getAttribute('data-criterion'))), ['l1', 'fpgm', 'taylor']);
+    // another group: selected everywhere, its curves asked for
+    const second = Number(await rows.nth(1).getAttribute('data-group'));
+    await rows.nth(1).locator('a').click();
+    await until('the second group\'s curves', async () => scansOf(second).length === 3 && (await view.locator('h3', { hasText: `Group #${second} ` }).count()) === 1);
+    await view.locator('table.agreement tr.selected[data-group="' + second + '"]').waitFor();
+    assert.ok(host.messages.some((m) => m.type === 'selected' && m.group === second));
+    console.log(`compare view on the example: matrix ${toMatrix} ms, side-by-side curves ${toCurves} ms`);
+    // errors are shown in the view
+    host.fail.compareCriteria = { message: "one of l1, l2, …, got 'x'", option: 'criteria' };
+    await view.locator('.run-compare').click();
+    await view.locator('[data-task="compare"][data-state="error"]').waitFor();
+    assert.match(await text(p, '.view.criteria [data-task="compare"] .error'), /got 'x'/);
+    assert.deepEqual(await violations(w), []);
+    assert.deepEqual(w.errors, []);
+
+    // after a reload: the comparison comes back from the saved state, the curves from the engine's cached scans
+    const state = await p.evaluate(() => (globalThis as unknown as { __state: unknown }).__state);
+    const host2 = new FakeHost(session);
+    const w2 = await open(host2, { mode: 'panel' }, { state });
+    await w2.page.locator('.view.criteria svg[data-chart="criteria-matrix"]').waitFor();
+    await w2.page.locator('.view.criteria [data-chart="criteria-curves"][data-series="3"] canvas').waitFor();
+    assert.equal(host2.count('compareCriteria'), 0);
+    assert.equal(host2.count('scan'), 3);
+    assert.deepEqual(await violations(w2), []);
+  });
+
   it('says when data criteria and recovery run on synthetic inputs', async () => {
     const host = new FakeHost(session, { ...SETTINGS, data: undefined, labels: undefined });
-    const w = await open(host, { mode: 'panel', tab: 'summary' }, { theme: 'light' });
+    const w = await open(host, { mode: 'panel', tab: 'criteria' }, { theme: 'light' });
     const p = w.page;
+    const view = p.locator('.view.criteria');
+    await view.locator('.run-compare:not([disabled])').waitFor();
+    assert.match(await text(p, '.view.criteria .compare-notes'), /taylor scores channels .* none is set \(prunelens\.calibration\.data\), so it runs on synthetic inputs/);
+    await view.locator('.run-compare').click();
+    await view.locator('.note.synthetic', { hasText: 'computed on synthetic inputs' }).waitFor();
     await choose(p, '.prune-options .criterion', 'hrank');
     await p.locator('.options-notes .note.synthetic', { hasText: 'hrank scores channels' }).waitFor();
     assert.match(await text(p, '.options-notes'), /it will run on synthetic inputs/);

@@ -5,6 +5,7 @@
 import type { ProgressValue } from '../src/shared/protocol.js';
 import type { CriterionName, Recipe, RecoveryMethod } from '../src/shared/types.js';
 import type { InitMessage, PanelAction, PanelTab } from '../src/shared/webview.js';
+import { CompareIntents } from './compare/intents.js';
 import { recoveryValue } from './criteria.js';
 import { CallFailed, type Call, type Host } from './host.js';
 import { record, redo, undo } from './ratios/history.js';
@@ -19,11 +20,15 @@ export class Controller {
   private estimating = false;
   private estimateAgain = false;
   private generation = 0;
+  /** The Criteria tab's intents (comparison, side-by-side curves). */
+  readonly compare: CompareIntents;
 
-  constructor(private readonly host: Host, private readonly store: Store) {}
+  constructor(private readonly host: Host, private readonly store: Store) {
+    this.compare = new CompareIntents(host, store, this);
+  }
 
   /** Runs a call as a named task: loading, progress and error states are kept for the views. */
-  private async run<T>(task: TaskName, call: Call<T>, message?: string): Promise<T | undefined> {
+  async run<T>(task: TaskName, call: Call<T>, message?: string): Promise<T | undefined> {
     this.calls.set(task, call as Call<unknown>);
     this.store.task(task, { running: true, message });
     try {
@@ -40,7 +45,7 @@ export class Controller {
     }
   }
 
-  private progress(task: TaskName): (v: ProgressValue) => void {
+  progress(task: TaskName): (v: ProgressValue) => void {
     return (v) => {
       if (v.kind !== 'report') return;
       this.store.task(task, { running: true, message: v.message, percentage: v.percentage, eta: v.eta });
@@ -63,9 +68,10 @@ export class Controller {
       // a new model starts from the settings' target and strategy; a restored panel keeps the user's choices
       ...(sameModel ? {} : {
         target: init.settings.target, strategy: init.settings.strategy, criterion: null, recover: null, steps: 1,
+        compare: { criteria: [], ratio: 0.5, result: null },
         keep: null, plan: null, edited: false, scanned: false, selected: null, history: { past: [], future: [] }, graphView: { expanded: [], ghosts: true },
       }),
-      scan: undefined, estimate: undefined, graph: undefined, groupInfo: {}, tasks: {},
+      scan: undefined, estimate: undefined, graph: undefined, groupInfo: {}, tasks: {}, compareCurves: undefined,
       ...(sameModel ? {} : { pruned: undefined, saved: undefined }),
     });
     if (!(await this.open()) || gen !== this.generation) return;
@@ -76,6 +82,7 @@ export class Controller {
     if (restored.keep) void this.estimate();
     if (restored.selected !== null) void this.ensureGroup(restored.selected);
     if (restored.tab === 'graph') void this.loadGraph();
+    if (restored.tab === 'criteria') void this.compare.ensure();
     this.sidebar();
   }
 
@@ -108,12 +115,14 @@ export class Controller {
   setTab(tab: PanelTab): void {
     this.store.set({ tab });
     if (tab === 'graph') void this.loadGraph();
+    if (tab === 'criteria') void this.compare.ensure();
   }
 
   select(group: number | null, from: 'panel' | 'host' = 'panel'): void {
     this.store.set({ selected: group });
     if (from === 'panel') this.host.send({ type: 'selected', group });
     if (group !== null) void this.ensureGroup(group);
+    if (this.store.get().tab === 'criteria') void this.compare.curves();
   }
 
   // ------------------------------------------------------------------------------------------------------------

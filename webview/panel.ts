@@ -1,5 +1,6 @@
-/** The pruning panel: a header with the model and engine status, the pruning options, and four tabs. */
+/** The pruning panel: a header with the model and engine status, the pruning options, and five tabs. */
 import type { PanelTab } from '../src/shared/webview.js';
+import { compareView } from './compare/view.js';
 import type { Controller } from './controller.js';
 import { clear, h } from './dom.js';
 import { bytes, count } from './format.js';
@@ -13,6 +14,7 @@ import { taskStatus } from './task-status.js';
 
 const TABS: { tab: PanelTab; title: string }[] = [
   { tab: 'sensitivity', title: 'Sensitivity' },
+  { tab: 'criteria', title: 'Criteria' },
   { tab: 'ratios', title: 'Ratios' },
   { tab: 'graph', title: 'Graph' },
   { tab: 'summary', title: 'Before / After' },
@@ -26,6 +28,7 @@ export function panel(store: Store, controller: Controller, app: HTMLElement): v
     sensitivity: () => sensitivityView(store, controller),
     ratios: () => ratiosView(store, controller),
     graph: () => graphView(store, controller),
+    criteria: () => compareView(store, controller),
     summary: () => summaryView(store, controller),
   };
   for (const t of TABS) {

@@ -3,11 +3,11 @@
  * view) is kept by VS Code with setState, so it comes back after a reload; the rest is asked for again.
  */
 import type { OpenResult } from '../src/shared/protocol.js';
-import type { CriterionName, Estimate, GroupInfo, ModelGraph, PruneResult, Recipe, RecoveryMethod, ScanResult, StrategyName } from '../src/shared/types.js';
+import type { CriteriaComparison, CriterionName, Estimate, GroupInfo, ModelGraph, PruneResult, Recipe, RecoveryMethod, ScanResult, ScanTargetResult, StrategyName } from '../src/shared/types.js';
 import type { CallError, ModelRef, PanelTab, ResolvedSettings, SavedVariant } from '../src/shared/webview.js';
 import type { History } from './ratios/history.js';
 
-export type TaskName = 'open' | 'scan' | 'plan' | 'estimate' | 'prune' | 'graph' | 'save' | 'group' | 'recipe' | 'inspect';
+export type TaskName = 'open' | 'scan' | 'plan' | 'estimate' | 'prune' | 'graph' | 'save' | 'group' | 'recipe' | 'inspect' | 'compare' | 'compareScan';
 
 export interface Task {
   running: boolean;
@@ -19,6 +19,23 @@ export interface Task {
 }
 
 export type Keep = Record<string, number>;
+
+/** The Criteria tab: the criteria ticked, the ratio their removals are compared at, and the last comparison. */
+export interface CompareState {
+  criteria: CriterionName[];
+  ratio: number;
+  result: CriteriaComparison | null;
+}
+
+/** One group's scan curves under each compared criterion (asked for again after a reload: the engine caches scans). */
+export interface CompareCurves {
+  /** What they were asked for: the group, the criteria and the settings (see curvesKey). */
+  key: string;
+  group: number;
+  metric: string;
+  ratios: number[];
+  series: { criterion: CriterionName; target: ScanTargetResult }[];
+}
 
 /** What survives a window reload (VS Code keeps it for the webview). */
 export interface Persisted {
@@ -33,6 +50,7 @@ export interface Persisted {
   recover: RecoveryMethod[] | null;
   /** Prune in this many steps of prune → recover (1: one shot). */
   steps: number;
+  compare: CompareState;
   /** The ratio editor's kept channels per group. */
   keep: Keep | null;
   /** The last plan (or loaded recipe): the editor's rows, warnings and settings. */
@@ -59,6 +77,7 @@ export interface State extends Persisted {
   /** Groups asked for one at a time (the selected one's members and couplings). */
   groupInfo: Record<number, GroupInfo>;
   tasks: Partial<Record<TaskName, Task>>;
+  compareCurves?: CompareCurves;
 }
 
 export function initialState(p?: Partial<Persisted>): State {
@@ -70,6 +89,7 @@ export function initialState(p?: Partial<Persisted>): State {
     criterion: null,
     recover: null,
     steps: 1,
+    compare: { criteria: [], ratio: 0.5, result: null },
     keep: null,
     plan: null,
     edited: false,
@@ -85,7 +105,7 @@ export function initialState(p?: Partial<Persisted>): State {
 
 export function persisted(s: State): Persisted {
   return {
-    model: s.model, tab: s.tab, selected: s.selected, target: s.target, strategy: s.strategy, criterion: s.criterion, recover: s.recover, steps: s.steps, keep: s.keep,
+    model: s.model, tab: s.tab, selected: s.selected, target: s.target, strategy: s.strategy, criterion: s.criterion, recover: s.recover, steps: s.steps, compare: s.compare, keep: s.keep,
     plan: s.plan, edited: s.edited, scanned: s.scanned, history: s.history, graphView: s.graphView, pruned: s.pruned, saved: s.saved,
   };
 }

@@ -54,6 +54,18 @@ export function groupColor(id: number, kind: ThemeKind, alpha = 1): string {
   return `hsla(${hue.toFixed(1)}, ${light ? 62 : 70}%, ${light ? 42 : 62}%, ${alpha})`;
 }
 
+/** Distinct colours for a few series (criteria side by side): VS Code's chart colours, which every theme sets. */
+export function seriesColors(): string[] {
+  return [
+    cssVar('--vscode-charts-blue', '#3794ff'),
+    cssVar('--vscode-charts-orange', '#d18616'),
+    cssVar('--vscode-charts-green', '#89d185'),
+    cssVar('--vscode-charts-purple', '#b180d7'),
+    cssVar('--vscode-charts-red', '#f14c4c'),
+    cssVar('--vscode-charts-yellow', '#cca700'),
+  ];
+}
+
 /** Calls `fn` when the theme changes (VS Code rewrites the body's class; only a change of kind or colours counts). */
 export function onThemeChange(fn: () => void): void {
   let last = themeKey();

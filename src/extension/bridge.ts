@@ -145,6 +145,9 @@ export class WebviewBridge implements vscode.Disposable {
         ...(s.threads > 0 ? { threads: s.threads } : {}),
       },
       estimate: { criterion: s.criterion },
+      compareCriteria: {
+        ...(s.data ? { data: s.data } : {}), ...(s.labels ? { labels: s.labels } : {}), ...(s.preprocess ? { preprocess: s.preprocess } : {}), samples: s.samples,
+      },
     };
     const merged = { ...defaults[method], ...p };
     // the panel's criterion (it overrides the setting) also ranks the channels of the scan a plan runs

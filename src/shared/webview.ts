@@ -31,7 +31,7 @@ export interface ResolvedSettings {
   recover: RecoveryMethod[];
 }
 
-export type PanelTab = 'sensitivity' | 'ratios' | 'graph' | 'summary';
+export type PanelTab = 'sensitivity' | 'ratios' | 'graph' | 'summary' | 'criteria';
 /** What the command that opened the panel asked for. */
 export type PanelAction = 'prune' | 'scan';
 
