@@ -284,7 +284,7 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
   it('picks a criterion, compares criteria, and shows their matrix and a group\'s curves side by side', async () => {
     await panel.locator('vscode-tab-header[data-tab="sensitivity"]').click();
     await panel.locator('.panel-head .muted').waitFor({ timeout: 60_000 }); // the model is open again after the reload
-    await choose(panel, '.prune-options .criterion', 'taylor');
+    await choose(panel, '.prune-options .criterion', 'taylor', () => shoot('criterion-picker-dark'));
     // the shown scan follows the panel's criterion (a new scan, then cached by the engine session)
     await until('the scan under taylor', async () => (await panel.locator('.view.sensitivity [data-task="scan"]').getAttribute('data-state')) === 'idle'
       && /^Data: [^\n]* criterion taylor ·/.test(await panel.locator('.view.sensitivity .used').innerText()), 120_000);
@@ -306,7 +306,7 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
   });
 
   it('prunes with recovery (least squares + BN) and shows it before and after', async () => {
-    await choose(panel, '.prune-options .recovery', 'least squares + BN');
+    await choose(panel, '.prune-options .recovery', 'least squares + BN', () => shoot('recovery-picker-dark'));
     await panel.locator('vscode-tab-header[data-tab="summary"]').click();
     await until('the recovery named', async () => /then recovers \(lsq\+bn\)/.test(await text(panel, '.view.summary .will')));
     const t0 = Date.now();
@@ -318,6 +318,7 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
     assert.match(report, /Fitted on \d+ of \d+ labelled samples/);
     assert.doesNotMatch(report, /synthetic/, 'recovery fitted on the calibration data');
     assert.equal(await panel.locator('.view.summary table.recovery tr[data-metric="accuracy"]').count(), 1, 'accuracy before and after, with labels');
+    assert.match(await text(panel, '.view.summary table.before-after'), /recovery fitted on some of them; held-out below/, 'the accuracy on all samples says recovery saw some');
     await shoot('recovery-dark');
   });
 

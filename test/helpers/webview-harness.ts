@@ -152,9 +152,10 @@ export async function openWebview(opts: OpenOptions = {}): Promise<WebviewPage> 
   return { page, sent, errors, post, close: () => context.close() };
 }
 
-/** Picks an option of a vscode-single-select as a user does: open the dropdown, click the option. */
-export async function choose(within: Page | Frame | FrameLocator, select: string, option: string): Promise<void> {
+/** Picks an option of a vscode-single-select as a user does: open the dropdown (then `whileOpen`), click the option. */
+export async function choose(within: Page | Frame | FrameLocator, select: string, option: string, whileOpen?: () => Promise<void>): Promise<void> {
   await within.locator(select).click();
+  await whileOpen?.();
   await within.locator(select).getByRole('option', { name: option, exact: true }).click();
 }
 
