@@ -64,6 +64,7 @@ class FakeHost {
         'host.confirm': async () => true,
         'host.command': async () => null,
         'host.saveVariant': async () => ({ name: 'x.onnx', path: '/tmp/x.onnx', bytes: 1 }),
+        'host.saveRecipe': async () => '/tmp/x.recipe.json',
       } as Record<string, () => Promise<unknown>>)[method]();
       await post({ type: 'result', id, result });
     } catch (e) {
@@ -250,9 +251,25 @@ describe('webview in Chromium', { skip: !hasChromium() && 'Debian chromium is no
     assert.equal(await p.locator('.view.summary table.recovery tr[data-metric="agreement"]').count(), 1);
     assert.equal(await p.locator('.view.summary table.steps tbody tr').count(), 2);
     assert.match(await text(p, '.view.summary'), /in 2 steps, recovered by lsq\+bn\./);
-    // another recovery makes the variant stale
+    // saved under a name that says how it was pruned
+    await p.locator('.view.summary .save-variant').click();
+    await until('the variant saved', async () => (await text(p, '.view.summary .saved')).startsWith('Saved as /tmp/x.onnx'));
+    assert.equal(host.calls.find((c) => c.method === 'host.saveVariant')!.params.defaultName, 'fashion-cnn.pruned-macs50-lsq-bn-2steps.onnx');
+    // a recipe saved now is the variant's, which records the recovery and steps (the plan's records neither)
+    await p.locator('vscode-tab-header[data-tab="ratios"]').click();
+    await p.locator('.view.ratios vscode-button', { hasText: 'Save recipe…' }).click();
+    await until('the recipe saved', async () => host.count('host.saveRecipe') === 1);
+    const recipe = host.calls.find((c) => c.method === 'host.saveRecipe')!.params as { recipe: { settings: { recovery?: { methods: string[] }; steps?: number } }; defaultName: string };
+    assert.deepEqual(recipe.recipe.settings.recovery?.methods, ['lsq', 'bn']);
+    assert.equal(recipe.recipe.settings.steps, 2);
+    assert.equal(recipe.defaultName, 'fashion-cnn.pruned-macs50-lsq-bn-2steps.recipe.json');
+    assert.equal(host.count('prune'), 1, 'the variant pruned already gave its recipe');
+    await p.locator('vscode-tab-header[data-tab="summary"]').click();
+    // another recovery makes the variant stale; pruned again, it is not the one saved
     await choose(p, '.prune-options .recovery', 'none');
     await p.locator('.view.summary .note', { hasText: 'criterion or recovery changed' }).waitFor();
+    await p.locator('.view.summary .prune').click();
+    await until('the new variant', async () => /^Not saved yet; the last variant saved \(an earlier one\) is \/tmp\/x\.onnx/.test(await text(p, '.view.summary .saved')));
     assert.deepEqual(await violations(w), []);
     assert.deepEqual(w.errors, []);
   });

@@ -279,9 +279,10 @@ export class Controller {
 
   async saveRecipe(): Promise<void> {
     const s = this.store.get();
-    let recipe: Recipe | undefined = !s.edited && s.plan ? s.plan : undefined;
-    // an edited state has no channel lists yet: the engine chooses them (by pruning, which also verifies)
-    if (!recipe) recipe = (await this.prune())?.recipe;
+    // an edited state has no channel lists yet: the engine chooses them (by pruning, which also verifies); a plan
+    // records no recovery or steps, the recipe of its prune does (so replaying it gives the same file)
+    const asPruned = s.edited || !s.plan || recoverOf(s).length > 0 || s.steps > 1;
+    const recipe = asPruned ? (await this.prune())?.recipe : s.plan ?? undefined;
     if (!recipe) return;
     await this.run('recipe', this.host.call('host.saveRecipe', { recipe, defaultName: `${this.baseName()}.${this.suffix()}.recipe.json` }));
   }
@@ -341,7 +342,7 @@ export class Controller {
       return;
     }
     this.store.task('save', undefined);
-    if (saved) this.store.set({ saved });
+    if (saved) this.store.set((st) => ({ saved: { ...saved, fromKey: st.pruned?.fromKey } }));
   }
 
   private baseName(): string {
@@ -352,10 +353,17 @@ export class Controller {
   private suffix(): string {
     const s = this.store.get();
     const target = s.plan?.settings.target;
-    if (!s.edited && target && target.kind !== 'loss') return `pruned-${target.kind}${Math.round(100 * target.keep)}`;
+    if (!s.edited && target && target.kind !== 'loss') return `pruned-${target.kind}${Math.round(100 * target.keep)}${this.pruning()}`;
     const kind = s.target.kind === 'params' ? 'params' : 'macs';
     const ratio = s.estimate ? s.estimate.ratios[kind] : s.target.keep;
-    return `pruned-${kind}${Math.round(100 * ratio)}`;
+    return `pruned-${kind}${Math.round(100 * ratio)}${this.pruning()}`;
+  }
+
+  /** How the variant is pruned besides its ratios, for its default file name: "-lsq-bn", "-3steps". */
+  private pruning(): string {
+    const s = this.store.get();
+    const rec = recoverOf(s);
+    return `${rec.length ? `-${rec.join('-')}` : ''}${s.steps > 1 ? `-${s.steps}steps` : ''}`;
   }
 
   log(message: string): void {

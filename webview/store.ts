@@ -63,7 +63,8 @@ export interface Persisted {
   graphView: { expanded: string[]; ghosts: boolean; view?: { x: number; y: number; k: number } };
   /** The last pruned variant (held by the engine until saved) and what it was made from (see pruneKey). */
   pruned?: PruneResult & { fromKey: string };
-  saved?: SavedVariant;
+  /** The last variant saved, and what it was made from (see pruneKey; absent in states saved before it was kept). */
+  saved?: SavedVariant & { fromKey?: string };
 }
 
 export interface State extends Persisted {

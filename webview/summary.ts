@@ -71,7 +71,9 @@ export function summaryView(store: Store, controller: Controller): HTMLElement {
       v.silenced?.length ? h('p', { class: 'error' }, `⚠ Outputs the original fills and the variant leaves silent: ${v.silenced.join('; ')}.`) : null,
       recoveryReport(r),
       h('p', { class: 'muted' }, `Criterion ${r.criterion}, ${r.groups.length} groups pruned${r.recipe ? `, from a ${r.recipe.settings.strategy} plan` : ', from edited ratios'}${r.steps ? ` in ${r.steps.length} steps` : ''}${r.recovery ? `, recovered by ${r.recovery.methods.join('+')}` : ''}.`),
-      s.saved ? h('p', { class: 'saved' }, `Saved as ${s.saved.path} (${bytes(s.saved.bytes)}). `,
+      s.saved ? h('p', { class: 'saved' },
+        // another prune (other ratios, criterion or recovery) makes a new variant: the file saved is an earlier one
+        s.saved.fromKey === undefined || s.saved.fromKey === p.fromKey ? `Saved as ${s.saved.path} (${bytes(s.saved.bytes)}). ` : `Not saved yet; the last variant saved (an earlier one) is ${s.saved.path}. `,
         s.saved.reports ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); void controller.openFile(s.saved!.reports!.markdown); } }, 'Open report') : null) : null);
   };
   store.subscribe((s, prev) => {
