@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { openModel, type ModelSession } from '../src/core/api.js';
 import type { ResolvedSettings, ToHost } from '../src/shared/webview.js';
+import type { PruneResult } from '../src/shared/types.js';
 import { EXAMPLE, ROOT } from './helpers/env.js';
 import { choose, closeBrowser, hasChromium, openWebview, violations, type Theme, type WebviewPage } from './helpers/webview-harness.js';
 
@@ -28,6 +29,8 @@ class FakeHost {
   calls: { method: string; params: Record<string, unknown> }[] = [];
   messages: ToHost[] = [];
   fail: Record<string, { message: string; option?: string; setting?: string }> = {};
+  /** Changes a method's answer before the webview sees it (for what the example does not produce on its own). */
+  edit: Record<string, (result: never) => unknown> = {};
   private running = new Map<number, AbortController>();
   constructor(private readonly session: ModelSession, private readonly settings: ResolvedSettings = SETTINGS) {}
 
@@ -66,7 +69,7 @@ class FakeHost {
         'host.saveVariant': async () => ({ name: 'x.onnx', path: '/tmp/x.onnx', bytes: 1 }),
         'host.saveRecipe': async () => '/tmp/x.recipe.json',
       } as Record<string, () => Promise<unknown>>)[method]();
-      await post({ type: 'result', id, result });
+      await post({ type: 'result', id, result: this.edit[method] ? this.edit[method](result as never) : result });
     } catch (e) {
       const data = (e as { data?: object }).data;
       const cancelled = controller.signal.aborted;
@@ -247,6 +250,8 @@ describe('webview in Chromium', { skip: !hasChromium() && 'Debian chromium is no
     assert.ok(prune.params.recipe, 'the unedited plan is pruned by its channels');
     const report = await text(p, '.view.summary .recovery-report');
     assert.match(report, /least squares \+ BN re-calibration: \d+ layers? refitted by least squares; \d+ BatchNorm layers? re-estimated/);
+    // a method the engine undid (it did not help on held-out samples) is said, with its numbers
+    for (const note of await p.locator('.view.summary .recovery-report .note.undone').allInnerTexts()) assert.match(note, /was undone: it did not help on the held-out samples/);
     assert.match(report, /Recovery fitted on synthetic inputs/);
     assert.equal(await p.locator('.view.summary table.recovery tr[data-metric="agreement"]').count(), 1);
     assert.equal(await p.locator('.view.summary table.steps tbody tr').count(), 2);
@@ -353,6 +358,24 @@ describe('webview in Chromium', { skip: !hasChromium() && 'Debian chromium is no
     await choose(p, '.prune-options .recovery', 'BN re-calibration');
     await p.locator('.options-notes .note.synthetic', { hasText: 'Recovery (bn) will fit on synthetic inputs' }).waitFor();
     assert.deepEqual(await violations(w), []);
+    assert.deepEqual(w.errors, []);
+  });
+
+  it('says which recovery method the engine undid, and why', async () => {
+    const host = new FakeHost(session);
+    // the engine keeps a method only if it helped on held-out samples; the example's keeps both, so one is undone here
+    host.edit.prune = (r: PruneResult) => ({
+      ...r, report: { ...r.report, recovery: { ...r.report.recovery!, reverted: [{ method: 'bn', before: r.report.recovery!.after, after: { ...r.report.recovery!.after, 'rel-l2': 0.5 } }] } },
+    });
+    const w = await open(host, { mode: 'panel', action: 'prune', tab: 'ratios' });
+    const p = w.page;
+    await p.locator('.rows .row').first().waitFor();
+    await choose(p, '.prune-options .recovery', 'least squares + BN');
+    await p.locator('vscode-tab-header[data-tab="summary"]').click();
+    await p.locator('.view.summary .prune').click();
+    const note = p.locator('.view.summary .recovery-report .note.undone[data-method="bn"]');
+    await note.waitFor({ timeout: 60_000 });
+    assert.match(await note.innerText(), /BN re-calibration was undone: it did not help on the held-out samples \(.* rel-l2 [\d.]+ → 0\.500\)/);
     assert.deepEqual(w.errors, []);
   });
 

@@ -51,6 +51,10 @@ export function recoveryReport(r: PruneReport): HTMLElement | null {
         h('thead', null, h('tr', null, h('th', null, 'On held-out samples'), h('th', null, 'Before recovery'), h('th', null, 'After recovery'), h('th', null, ''))),
         h('tbody', null, ...rows)),
       skipped.length ? h('p', { class: 'muted' }, `Left as they were: ${skipped.map((l) => `${l.node} (${l.skipped})`).join('; ')}.`) : null,
+      // the engine keeps a method only if it helped on the held-out samples; one it undid is said, with why
+      ...(rec.reverted ?? []).map((x) => h('div', { class: 'note undone', 'data-method': x.method },
+        `${METHOD[x.method] ?? x.method} was undone: it did not help on the held-out samples (${headline(x.before)} → ${headline(x.after)}, ` +
+        `rel-l2 ${x.before['rel-l2'].toFixed(3)} → ${x.after['rel-l2'].toFixed(3)}). "After recovery" is the variant without it.`)),
     );
   }
   if (r.steps?.length) {
