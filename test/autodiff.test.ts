@@ -45,15 +45,17 @@ function splitNet(): Uint8Array {
 }
 
 /** Convs padded by auto_pad, as TF.js and Keras 'same' convert: SAME_UPPER at stride 2 on an even size (the odd pad
- *  at the end), SAME_LOWER, a depthwise SAME_UPPER and a VALID one. */
+ *  at the end), SAME_LOWER, a depthwise SAME_UPPER and a VALID one; and a dilated conv with uneven pads. */
 function autoPadNet(): Uint8Array {
   const b = new OnnxBuilder(13, 4);
   const x = b.input('x', ['N', 3, 10, 10]);
   const w = (name: string, dims: number[]) => b.init(name, dims, undefined, 'float32', 0.4);
-  const c1 = b.op('Relu', [b.op('Conv', [x, w('w1', [6, 3, 3, 3]), w('b1', [6])], { auto_pad: 'SAME_UPPER', strides: [2, 2] })]);
+  const c1 = b.op('Tanh', [b.op('Conv', [x, w('w1', [6, 3, 3, 3]), w('b1', [6])], { auto_pad: 'SAME_UPPER', strides: [2, 2] })]);
   const c2 = b.op('Tanh', [b.op('Conv', [c1, w('w2', [6, 1, 3, 3])], { auto_pad: 'SAME_UPPER', group: 6 })]);
   const c3 = b.op('Conv', [c2, w('w3', [8, 6, 2, 2])], { auto_pad: 'SAME_LOWER' });
-  const c4 = b.op('Conv', [c3, w('w4', [8, 8, 3, 3])], { auto_pad: 'VALID', strides: [2, 2] });
+  // dilated, stride 1: its input gradient is a convolution with the flipped kernel
+  const c3d = b.op('Tanh', [b.op('Conv', [c3, w('w3d', [8, 8, 3, 3])], { dilations: [2, 2], pads: [2, 1, 2, 3] })]);
+  const c4 = b.op('Conv', [c3d, w('w4', [8, 8, 3, 3])], { auto_pad: 'VALID', strides: [2, 2] });
   const f = b.op('Flatten', [b.op('GlobalAveragePool', [b.op('Relu', [c4])])]);
   b.output(b.gemm(f, 8, 4), ['N', 4]);
   return b.build();
