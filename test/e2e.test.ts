@@ -14,37 +14,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import JSZip from 'jszip';
-import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { freshProfile, hasCodeServer, installVsix, startServer, type Profile, type Server } from './helpers/code-server.js';
+import { type Frame, type Page } from 'playwright-core';
 import { ROOT, tmpdir } from './helpers/env.js';
-import { CHROMIUM, choose, hasChromium } from './helpers/webview-harness.js';
+import { choose } from './helpers/webview-harness.js';
 import { buildFixture, saveFixture } from './helpers/tfjs-fixtures.js';
-
-const skip = !hasCodeServer() ? 'code-server is not installed (.ci/run installs it)' : !hasChromium() ? 'Chromium is not installed' : false;
-const SHOTS = process.env.PRUNELENS_E2E_SHOTS;
-const THEMES = { dark: 'Default Dark Modern', light: 'Default Light Modern', hc: 'Default High Contrast' } as const;
+import { driver, E2E_SKIP as skip, openWorkbench, packageVsix, SHOTS, THEMES, type ThemeName, type Workbench } from './helpers/workbench.js';
 
 describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, () => {
   const dir = tmpdir('prunelens-e2e-');
   const workspace = path.join(dir, 'workspace');
   const model = path.join(workspace, 'fashion-cnn.onnx');
-  let profile: Profile;
-  let vsix: string;
-  let server: Server;
-  let browser: Browser;
+  const vsix = path.join(dir, 'prunelens.vsix');
+  let workbench: Workbench;
   let page: Page;
-  const consoleLines: string[] = [];
-  const userSettings = () => ({
-    'workbench.startupEditor': 'none',
-    'workbench.tips.enabled': false,
-    'security.workspace.trust.enabled': false,
-    'extensions.ignoreRecommendations': true,
-    'telemetry.telemetryLevel': 'off',
-    'window.commandCenter': false,
-    'chat.commandCenter.enabled': false,
-    'workbench.layoutControl.enabled': false,
-  });
-  let theme: keyof typeof THEMES = 'dark';
+  let consoleLines: string[] = [];
+  let theme: ThemeName = 'dark';
   const workspaceSettings = (samples: number) => {
     fs.writeFileSync(path.join(workspace, '.vscode/settings.json'), JSON.stringify({
       // the colour theme here rather than in the user settings: VS Code watches this file as it runs
@@ -64,66 +48,16 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
     workspaceSettings(64);
     // a TF.js layers model beside it (model.json + weights.bin)
     await saveFixture(await buildFixture('functional'), workspace);
-    vsix = path.join(dir, 'prunelens.vsix');
-    for (const [script, args] of [['scripts/build.mjs', []], ['scripts/package.mjs', ['-o', vsix]]] as const) {
-      const r = spawnSync(process.execPath, [path.join(ROOT, script), ...args], { cwd: ROOT, encoding: 'utf8' });
-      assert.equal(r.status, 0, `${script}: ${r.stderr}${r.stdout}`);
-    }
-    profile = freshProfile(path.join(dir, 'profile'), userSettings());
-    installVsix(profile, vsix);
-    server = await startServer(profile, workspace);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
-    page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-    await page.goto(server.url);
-    await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+    await packageVsix(vsix);
+    workbench = await openWorkbench(dir, workspace, vsix);
+    ({ page, consoleLines } = workbench);
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.stop();
+    await workbench?.close();
   });
 
-  /** Polls until `check` holds (from Node: a string predicate would be eval'd in the page, which our CSP refuses). */
-  async function until(what: string, check: () => Promise<boolean>, timeout = 30_000): Promise<void> {
-    const deadline = Date.now() + timeout;
-    while (!(await check().catch(() => false))) {
-      if (Date.now() > deadline) {
-        await page.screenshot({ path: path.join(dir, 'timeout.png') });
-        throw new Error(`timed out waiting for ${what} (screenshot: ${path.join(dir, 'timeout.png')})`);
-      }
-      await page.waitForTimeout(50);
-    }
-  }
-  const text = async (f: Frame, selector: string) => (await f.locator(selector).first().textContent({ timeout: 1000 })) ?? '';
-
-  /** The webview frame whose document has `selector` (webviews live two iframes deep). */
-  async function frameWith(selector: string, timeout = 60_000): Promise<Frame> {
-    const deadline = Date.now() + timeout;
-    for (;;) {
-      for (const f of page.frames()) {
-        if (f === page.mainFrame()) continue;
-        if (await f.$(selector).catch(() => null)) return f;
-      }
-      if (Date.now() > deadline) {
-        await page.screenshot({ path: path.join(dir, 'no-webview.png') });
-        throw new Error(`no webview shows ${selector} (screenshot: ${path.join(dir, 'no-webview.png')})`);
-      }
-      await page.waitForTimeout(100);
-    }
-  }
-
-  /** Shows a view container of the activity bar (clicking the one already shown would hide the side bar). */
-  async function showContainer(label: string): Promise<void> {
-    const item = page.locator('.activitybar .action-item', { has: page.locator(`[aria-label^="${label}"]`) }).first();
-    if (!(await item.getAttribute('class'))?.includes('checked')) await item.click();
-  }
-
-  async function shoot(name: string): Promise<void> {
-    if (!SHOTS) return;
-    fs.mkdirSync(SHOTS, { recursive: true });
-    await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-  }
+  const { until, text, frameWith, showContainer, shoot, rightClick } = driver(() => page, dir);
 
   let panel: Frame;
   let timings: Record<string, number> = {};
@@ -141,20 +75,7 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
   });
 
   it('right-click → Prune Model… opens the panel, which plans and draws its charts', async () => {
-    const item = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'fashion-cnn.onnx' });
-    await item.waitFor({ timeout: 60_000 });
-    await page.waitForTimeout(4000); // let the workbench settle, or the context menu closes at once
-    await item.click({ button: 'right' });
-    const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Prune Model…' });
-    await menuItem.waitFor({ timeout: 10_000 });
-    const t0 = Date.now();
-    await menuItem.hover();
-    await menuItem.click();
-    // a menu item clicked while the workbench is still busy can be lost: click again while the menu stays open
-    for (let i = 0; i < 5 && !(await page.locator('.tab', { hasText: 'Prune fashion-cnn.onnx' }).count()); i++) {
-      await page.waitForTimeout(500);
-      if (await menuItem.isVisible()) await menuItem.click();
-    }
+    const t0 = await rightClick('fashion-cnn.onnx', 'Prune Model…', 'Prune fashion-cnn.onnx');
     panel = await frameWith('.panel');
     await panel.locator('.rows .row').first().waitFor({ timeout: 60_000 });
     timings.rightClickToRatioBars = Date.now() - t0;
@@ -327,17 +248,7 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
     fs.writeFileSync(path.join(workspace, '.vscode/settings.json'), JSON.stringify({ 'workbench.colorTheme': THEMES[theme], 'prunelens.calibration.samples': 16 }, null, 2));
     await page.waitForTimeout(1500);
     await showContainer('Explorer');
-    const item = page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^model\.json$/ });
-    await item.waitFor({ timeout: 30_000 });
-    await item.click({ button: 'right' });
-    const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Prune Model…' });
-    await menuItem.waitFor({ timeout: 10_000 });
-    await menuItem.click();
-    for (let i = 0; i < 5 && !(await page.locator('.tab', { hasText: 'Prune model.json' }).count()); i++) {
-      await page.waitForTimeout(500);
-      if (await menuItem.isVisible()) await menuItem.click();
-    }
-    await page.locator('.tab', { hasText: 'Prune model.json' }).waitFor({ timeout: 30_000 });
+    await rightClick(/^model\.json$/, 'Prune Model…', 'Prune model.json');
     // the other panel is hidden, so its webview is gone: the one panel left is the TF.js model's
     panel = await frameWith('.panel .rows .row', 120_000);
     await until('the TF.js model\'s plan', async () => (await panel.locator('.rows .row').count()) === 3, 60_000);

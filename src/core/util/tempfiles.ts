@@ -89,7 +89,8 @@ export function sweepStale(dir: string, pid?: number): string[] {
   return removed;
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (one we may not signal does). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
