@@ -57,7 +57,7 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
     await workbench?.close();
   });
 
-  const { until, text, frameWith, showContainer, shoot, rightClick } = driver(() => page, dir);
+  const { until, text, frameWith, showContainer, shoot, rightClick, graphDrawn } = driver(() => page, dir);
 
   let panel: Frame;
   let timings: Record<string, number> = {};
@@ -266,6 +266,7 @@ describe('the extension in VS Code (code-server)', { skip, timeout: 600_000 }, (
       for (const tab of ['sensitivity', 'criteria', 'ratios', 'graph', 'summary'] as const) {
         await panel.locator(`vscode-tab-header[data-tab="${tab}"]`).click();
         await page.waitForTimeout(700);
+        if (tab === 'graph') await graphDrawn(panel);
         await shoot(`${tab}-${t}`);
       }
       await showContainer('Explorer');

@@ -385,6 +385,7 @@ describe('webview in Chromium', { skip: !hasChromium() && 'Debian chromium is no
     const p = w.page;
     await until('the first paint', async () => !!(await p.locator('.view.graph').getAttribute('data-first-paint-ms')));
     assert.ok(Number(await p.locator('.view.graph').getAttribute('data-drawn')) > 5);
+    assert.equal(await p.locator('.view.graph').getAttribute('data-laying-out'), null, 'painted means laid out');
     await p.locator('.graph-search input').fill('res/conv2/conv2.0');
     await p.locator('.search-results li').first().click();
     await p.locator('.graph-side h3', { hasText: /^Group 1:/ }).waitFor();

@@ -169,5 +169,12 @@ export function driver(page: () => Page, dir: string) {
     return t0;
   }
 
-  return { until, text, frameWith, showContainer, shoot, rightClick };
+  /** Waits for the panel's graph to be painted with no layout under way (its status would say "Laying out…"). */
+  async function graphDrawn(panel: Frame, timeout = 60_000): Promise<void> {
+    const view = panel.locator('.view.graph');
+    await until('the graph laid out and painted', async () =>
+      !!(await view.getAttribute('data-first-paint-ms')) && (await view.getAttribute('data-laying-out')) === null, timeout);
+  }
+
+  return { until, text, frameWith, showContainer, shoot, rightClick, graphDrawn };
 }

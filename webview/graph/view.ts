@@ -148,9 +148,12 @@ export function graphView(store: Store, controller: Controller): HTMLElement {
     const mine = ++seq;
     const vis = visibleGraph(graph, hier, expanded);
     clear(status, taskStatus('graph', { running: true, message: `Laying out ${vis.items.size} items…` }, controller));
+    // while set, what is drawn is the previous layout (or nothing): screenshots and tests wait for it to go
+    root.dataset.layingOut = String(vis.items.size);
     try {
       const l = await layout(vis, sizeOf, cache);
       if (mine !== seq) return;
+      delete root.dataset.layingOut;
       lay = l;
       root.dataset.layoutMs = l.ms.toFixed(0);
       root.dataset.laidOut = String(l.computed);
@@ -164,6 +167,7 @@ export function graphView(store: Store, controller: Controller): HTMLElement {
       then?.();
     } catch (e) {
       if (mine !== seq) return;
+      delete root.dataset.layingOut;
       const message = `The layout failed: ${e instanceof Error ? e.message : String(e)}`;
       clear(status, taskStatus('graph', { running: false, error: { message } }, controller));
       controller.log(message);
