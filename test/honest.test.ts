@@ -45,6 +45,11 @@ describe('a detector pruned on synthetic data is not called verified', () => {
     assert.equal(p.code, 0, p.err);
     const r = JSON.parse(fs.readFileSync(recipe, 'utf8')) as Recipe;
     assert.ok(r.warnings.some((w) => w.kind === 'destroyed'), `a loud warning: ${JSON.stringify(r.warnings.map((w) => w.kind))}`);
+    for (const w of r.warnings.filter((x) => x.kind === 'destroyed' && x.group === undefined)) {
+      // the sum warns from 90 % of the maximum: it says "past" the maximum only when it is
+      const { predictedLoss, ceiling } = w.numbers;
+      assert.match(w.message, predictedLoss >= ceiling ? /, past its maximum / : new RegExp(`, ${Math.round((100 * predictedLoss) / ceiling)} % of its maximum `));
+    }
     assert.ok(r.warnings.some((w) => w.kind === 'data' && /detector/.test(w.fix)), 'says how to pass real data for a detector');
     assert.match(p.out.split('\n')[1], /based on a scan on SYNTHETIC data/);
     assert.match(p.out, /^WARNING: /m);

@@ -93,7 +93,8 @@ export function planWarnings(w: WarningInput): PlanWarning[] {
   const total = w.groups.reduce((s, pg) => s + predictedLoss(pg, keep.get(pg.group.id) ?? pg.group.units.length), 0);
   if (w.metric && !out.some((x) => x.kind === 'destroyed') && total >= DESTROYED * w.metric.ceiling) {
     out.unshift({ kind: 'destroyed', numbers: { predictedLoss: total, ceiling: w.metric.ceiling },
-      message: `the groups' predicted ${w.metric.name} losses sum to ${total.toFixed(3)}, past its maximum ${w.metric.ceiling.toFixed(3)} ` +
+      // it fires from DESTROYED of the maximum on: "past" only when the sum is
+      message: `the groups' predicted ${w.metric.name} losses sum to ${total.toFixed(3)}, ${total >= w.metric.ceiling ? 'past' : `${pct(total / w.metric.ceiling)} of`} its maximum ${w.metric.ceiling.toFixed(3)} ` +
         `(${w.metric.meaning}): pruned together they will likely destroy the output`,
       fix: 'lower the target, or scan with real data', options: ['target', 'data'] });
   }
