@@ -9,7 +9,7 @@ import { CompareIntents } from './compare/intents.js';
 import { recoveryValue } from './criteria.js';
 import { CallFailed, type Call, type Host } from './host.js';
 import { record, redo, undo } from './ratios/history.js';
-import { currentWarnings, editorRows, keepOfPlan } from './ratios/rows.js';
+import { currentWarnings, editorRows, keepOfPlan, saveConfirmation } from './ratios/rows.js';
 import { sidebarRows } from './sidebar.js';
 import { criterionOf, pruneKey, recoverOf, type Keep, type Store, type TaskName } from './store.js';
 
@@ -314,13 +314,9 @@ export class Controller {
   async saveVariant(): Promise<void> {
     const s = this.store.get();
     // a collapsed layer, or a group cut until its output is predicted gone: ask before writing such a model
-    const collapses = currentWarnings(s).warnings.filter((w) => w.kind === 'collapse' || w.kind === 'destroyed');
-    if (collapses.length) {
-      const ok = await this.run('save', this.host.call('host.confirm', {
-        message: `${collapses.length === 1 ? 'A layer collapses' : `${collapses.length} layers collapse`} in this plan. Save the variant anyway?`,
-        detail: collapses.map((w) => w.message).join('\n'),
-        action: 'Save anyway',
-      }));
+    const ask = saveConfirmation(currentWarnings(s).warnings);
+    if (ask) {
+      const ok = await this.run('save', this.host.call('host.confirm', { ...ask, action: 'Save anyway' }));
       if (!ok) return;
     }
     let pruned = await this.prune();

@@ -46,3 +46,18 @@ export function currentWarnings(s: Pick<State, 'plan' | 'scan' | 'keep' | 'edite
   // the plan's other warnings are kept for reference, marked as describing the plan before the edits
   return { warnings: [...live, ...fromPlan.filter((w) => w.kind !== 'collapse' || !live.some((l) => l.group === w.group))], stale: true };
 }
+
+/**
+ * What saving asks before it writes a variant with these warnings, or undefined when it need not ask: a collapsed
+ * layer, or an output the scan predicts gone (named as such, since no layer may have collapsed).
+ */
+export function saveConfirmation(warnings: PlanWarning[]): { message: string; detail: string } | undefined {
+  const risky = warnings.filter((w) => w.kind === 'collapse' || w.kind === 'destroyed');
+  if (!risky.length) return undefined;
+  const collapses = risky.filter((w) => w.kind === 'collapse').length;
+  const what = [
+    collapses ? (collapses === 1 ? 'a layer collapses' : `${collapses} layers collapse`) : '',
+    collapses < risky.length ? 'the output is predicted to be lost' : '',
+  ].filter(Boolean).join(' and ');
+  return { message: `In this plan ${what}. Save the variant anyway?`, detail: risky.map((w) => w.message).join('\n') };
+}
