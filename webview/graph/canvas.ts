@@ -248,9 +248,14 @@ export class GraphCanvas {
       if (!look || look.kind === 'expanded' || !inView(b)) continue;
       drawn++;
       const collapsed = look.kind === 'collapsed';
-      ctx.fillStyle = look.color ?? (collapsed ? c.bg : c.bg);
+      // the background first: group colours are translucent, and edges passing behind must not run over the text
+      ctx.fillStyle = c.bg;
       roundRect(ctx, b, collapsed ? 8 : 4);
       ctx.fill();
+      if (look.color) {
+        ctx.fillStyle = look.color;
+        ctx.fill();
+      }
       if (collapsed) {
         // a stack: the cluster holds more than it shows
         ctx.strokeStyle = c.border;

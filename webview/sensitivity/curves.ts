@@ -29,7 +29,8 @@ export function curves(o: CurvesOptions): { el: HTMLElement; destroy: () => void
       const sel = t.id === o.selected;
       return {
         label: `#${t.id} ${t.sources[0] ?? ''}`,
-        stroke: groupColor(t.id as number, c.kind, sel || o.selected === null ? 1 : 0.35),
+        // the other groups fade, but on a high-contrast theme's black they must stay legible
+        stroke: groupColor(t.id as number, c.kind, sel || o.selected === null ? 1 : c.kind.startsWith('hc') ? 0.7 : 0.35),
         width: sel ? 3 : 1.25,
         points: { show: sel },
       } satisfies uPlot.Series;

@@ -35,6 +35,8 @@ export function heatmap(scan: ScanResult, selected: number | null, width: number
     marks: [
       Plot.cell(cells, {
         x: 'ratio', y: 'label', fill: 'loss', inset: 0.5,
+        // inferno starts at black: on a high-contrast theme's black, low-loss cells need an outline to be seen
+        ...(c.kind === 'hc-dark' ? { stroke: c.border, strokeOpacity: 0.5 } : {}),
         tip: { fill: c.bg, stroke: c.border },
         channels: { group: 'id', kept: (d: Cell) => `${d.kept} of ${d.channels}` },
         title: (d: Cell) => `#${d.id} at ${d.ratio}: loss ${d.loss.toFixed(4)} (${d.kept} of ${d.channels} channels kept)`,
