@@ -10,7 +10,7 @@
 import type { CalibrationSet } from '../data/calibration.js';
 import type { AnalysedModel } from './analysed.js';
 import type { Group } from '../deps/analyze.js';
-import { forEachChunk } from '../recovery/capture.js';
+import { forEachChunk, samplesPerChunk } from '../recovery/capture.js';
 
 export type ActivationCriterion = 'activation' | 'apoz' | 'variance' | 'hrank';
 export const ACTIVATION_CRITERIA: ActivationCriterion[] = ['activation', 'apoz', 'variance', 'hrank'];
@@ -19,7 +19,7 @@ const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'Clip', 'HardSwish', 'HardSigm
 /** Samples whose feature maps are ranked (the rank of an H×W map is O(HW·min(H,W)) to find). */
 const HRANK_SAMPLES = 8;
 /** Activation bytes one chunk of the pass may hold. */
-const CHUNK_BYTES = 256 * 2 ** 20;
+export const CHUNK_BYTES = 256 * 2 ** 20;
 
 export interface Watch {
   value: string;
@@ -70,8 +70,7 @@ export async function activationEvidence(
   const watches = groups.flatMap((grp) => watchesOf(a, grp));
   const values = [...new Set(watches.map((w) => w.value))];
   const stats = new Map<string, ChannelStats>();
-  const perSample = values.reduce((s, v) => s + 4 * (a.shapes.types.get(v)!.dims.reduce((x, y) => x * y, 1) / (Object.values(a.shapes.inputs)[0]?.[0] || 1)), 0);
-  const batch = Math.max(1, Math.min(64, Math.floor(CHUNK_BYTES / Math.max(perSample, 1))));
+  const batch = samplesPerChunk(a.shapes, values, CHUNK_BYTES);
   // each value is one space of one group: watched once per chunk
   const axisOf = new Map(watches.map((w) => [w.value, w.axis]));
   await forEachChunk(a.model, a.shapes, values, data, (chunk, start) => {

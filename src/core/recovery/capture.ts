@@ -40,6 +40,16 @@ export async function forEachChunk(
 }
 
 /**
+ * How many samples one chunk of `forEachChunk` may take so that the named float32 values of a chunk hold at most
+ * `bytes` (1 to 64): the values are read per sample, so their size per sample bounds the memory a pass needs.
+ */
+export function samplesPerChunk(shapes: ShapeResult, values: string[], bytes: number): number {
+  const batch = Object.values(shapes.inputs)[0]?.[0] || 1;
+  const perSample = values.reduce((s, v) => s + 4 * (shapes.types.get(v)!.dims.reduce((x, y) => x * y, 1) / batch), 0);
+  return Math.max(1, Math.min(64, Math.floor(bytes / Math.max(perSample, 1))));
+}
+
+/**
  * Runs the part of `model` that computes the named values over all samples (in chunks of `batch`) and returns them
  * for all samples, stacked on axis 0. `shapes` gives the values' types (their ranks); one session, freed at the end.
  */
