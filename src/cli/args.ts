@@ -63,7 +63,7 @@ export interface ChannelFlags {
   inputValue?: string[];
 }
 
-export const CRITERION_HELP = 'l1 | l2 | fpgm | bn | lamp | random; from calibration data (--data, else synthetic): activation | apoz | variance | hrank (activations), taylor | snip | grasp | synflow | obd (gradients)';
+export const CRITERION_HELP = 'l1 | l2 | fpgm | bn | lamp | random; from calibration data (--data, else synthetic): activation | apoz | variance | hrank (activations), taylor | snip | grasp | synflow | obd (gradients), thinet (the next layers\' outputs, greedy)';
 
 /** Declares the channel-choice and input options shared by prune, scan and plan. */
 export function channelOptions(cmd: Command, criterionHelp = CRITERION_HELP): Command {

@@ -202,7 +202,7 @@ export function renderPrune(r: PruneReport): string {
     .map((l) => [l.name, l.op, `${l.outChannelsBefore} → ${l.outChannelsAfter}`, `${si(l.paramsBefore)} → ${si(l.paramsAfter)}`]);
   const fallback = r.bnFallback?.length
     ? [`  bn: ${r.bnFallback.length} group(s) without BatchNormalization, scored by l1: ${r.bnFallback.join(', ')}`]
-    : [];
+    : (r.fallback ?? []).map((f) => `  ${r.criterion}: group ${f.group} scored by l1: ${f.reason}`);
   return [
     `pruned ${r.input}`,
     `  → ${r.output}`,

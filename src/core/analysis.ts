@@ -8,6 +8,7 @@ import { CostEstimator } from './cost/estimate.js';
 import { needsData, scoreGroup, type CriterionName } from './criteria/index.js';
 import { activationEvidence } from './criteria/activations.js';
 import { gradientEvidence, GRADIENT_CRITERIA, type GradientCriterion } from './criteria/gradient.js';
+import { thinetEvidence } from './criteria/thinet.js';
 import type { CalibrationSet } from './data/calibration.js';
 import type { Teacher } from './autodiff/gradients.js';
 import { chooseUnits, partitions, quotas, type SelectOptions } from './criteria/select.js';
@@ -99,20 +100,30 @@ export class Analysis {
     return modelFiles(this.model).reduce((s, f) => s + fs.statSync(f).size, 0);
   }
 
-  /** Data-aware criteria's per-group scores, from `prepare`. */
-  private readonly evidence = new Map<CriterionName, { data: string; scores: Map<number, Float64Array>; notes: string[] }>();
+  /**
+   * Data-aware criteria's per-group scores, from `prepare`; `fallback`: the groups a criterion could not score (by
+   * l1 instead) and why.
+   */
+  private readonly evidence = new Map<CriterionName, { data: string; scores: Map<number, Float64Array>; notes: string[]; fallback?: Map<number, string> }>();
 
   /**
    * Gathers what a data-aware criterion needs from calibration data (one pass; all activation criteria at once). A
    * data-free criterion needs nothing. Done once per criterion and data.
    */
   /** Gathers a data criterion's scores (`teacher`: the dense model's probabilities, for a later step of a schedule). */
-  async prepare(criterion: CriterionName | undefined, data: CalibrationSet, opts: TaskOptions & { teacher?: Teacher } = {}): Promise<void> {
-    if (!needsData(criterion) || this.evidence.get(criterion!)?.data === data.description) return;
+  async prepare(criterion: CriterionName | undefined, data: CalibrationSet, opts: TaskOptions & { teacher?: Teacher; seed?: number } = {}): Promise<void> {
+    // thinet samples output entries: another seed is other evidence
+    const key = criterion === 'thinet' ? `${data.description}\u0000seed ${opts.seed ?? 1}` : data.description;
+    if (!needsData(criterion) || this.evidence.get(criterion!)?.data === key) return;
     opts.onProgress?.({ phase: 'criterion', done: 0, total: 1, message: `${criterion}: ${criterion === 'synflow' ? 'gradients on an input of ones' : `statistics on ${data.description}`}` });
     if ((GRADIENT_CRITERIA as string[]).includes(criterion!)) {
       const e = await gradientEvidence(this, criterion as GradientCriterion, data, { signal: opts.signal, teacher: opts.teacher });
       this.evidence.set(criterion!, { data: data.description, scores: e.scores, notes: e.stopped });
+      return;
+    }
+    if (criterion === 'thinet') {
+      const e = await thinetEvidence(this, data, { seed: opts.seed, signal: opts.signal });
+      this.evidence.set(criterion, { data: key, scores: e.scores, notes: [], fallback: e.fallback });
       return;
     }
     const all = await activationEvidence(this, data, { signal: opts.signal, hrank: criterion === 'hrank' });
@@ -124,11 +135,17 @@ export class Analysis {
     return this.evidence.get(criterion)?.notes ?? [];
   }
 
+  /** The groups a data criterion scored by l1 instead, and why (thinet, where it cannot measure the consumers). */
+  criterionFallback(criterion: CriterionName): Map<number, string> {
+    return this.evidence.get(criterion)?.fallback ?? new Map();
+  }
+
   /** Criterion scores of a group's units (cached: scoring reads every weight of the group). */
   scores(group: Group, opts: SelectOptions = {}): { scores: Float64Array; used: ReturnType<typeof scoreGroup>['used'] } {
-    const criterion = opts.criterion ?? 'l1';
-    const gathered = this.evidence.get(criterion)?.scores.get(group.id);
-    if (gathered) return { scores: gathered, used: criterion };
+    const evidence = this.evidence.get(opts.criterion ?? 'l1');
+    const gathered = evidence?.scores.get(group.id);
+    if (gathered) return { scores: gathered, used: opts.criterion! };
+    const criterion = evidence?.fallback?.has(group.id) ? 'l1' : opts.criterion ?? 'l1';
     const key = `${group.id}:${criterion}:${opts.reduce ?? 'mean'}:${criterion === 'random' ? opts.seed ?? 1 : ''}`;
     let hit = this.scoreCache.get(key);
     if (!hit) this.scoreCache.set(key, (hit = scoreGroup(this.model.graph, group, criterion, { reduce: opts.reduce, seed: opts.seed })));

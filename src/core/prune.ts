@@ -250,6 +250,7 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
       return { id: g.id, channels: g.units.length, kept: g.units.length - s.remove.length, removed: s.remove, sources: g.sources, scoredBy: s.scoredBy };
     }),
     bnFallback: criterion === 'bn' ? selections.filter((s) => s.scoredBy === 'l1').map((s) => s.group) : undefined,
+    fallback: criterion === 'thinet' ? selections.filter((s) => s.scoredBy === 'l1').map((s) => ({ group: s.group, reason: a.criterionFallback(criterion).get(s.group) ?? '' })) : undefined,
     layers: a.cost.layers
       .filter((l) => l.kind === 'compute' || l.outChannels !== undefined)
       .map((l) => ({

@@ -75,12 +75,14 @@ export type Dim = number | string | null;
  * Channel importance. Data-free: l1, l2, fpgm, bn, lamp, random, synflow (a gradient of the network with |w| on
  * ones). From activations on calibration data: activation (mean |a|), apoz (1 − average percentage of zeros),
  * variance, hrank (average feature-map rank). From gradients on calibration data: taylor (|a·∂L/∂a|), snip
- * (|w·∂L/∂w|), grasp (w·Hg), obd (½·Fisher·w²).
+ * (|w·∂L/∂w|), grasp (w·Hg), obd (½·Fisher·w²). From the next layers' outputs on calibration data: thinet (ThiNet's
+ * greedy choice of the channels whose removal changes the consumer layers' outputs least).
  */
 export type CriterionName =
   | 'l1' | 'l2' | 'fpgm' | 'bn' | 'lamp' | 'random'
   | 'activation' | 'apoz' | 'variance' | 'hrank'
-  | 'taylor' | 'snip' | 'grasp' | 'synflow' | 'obd';
+  | 'taylor' | 'snip' | 'grasp' | 'synflow' | 'obd'
+  | 'thinet';
 export type Reduction = 'mean' | 'sum' | 'max';
 /**
  * How a ratio is spread inside a group whose channels come from several layers (a Concat of branches):
@@ -575,6 +577,8 @@ export interface PruneReport {
   groups: { id: number; channels: number; kept: number; removed: number[]; sources: string[]; scoredBy?: CriterionName }[];
   /** With criterion bn: the pruned groups without a BatchNormalization member, scored by l1 instead. */
   bnFallback?: number[];
+  /** With criterion thinet: the pruned groups whose consumer layers it cannot measure, scored by l1 instead, and why. */
+  fallback?: { group: number; reason: string }[];
   layers: { name: string; op: string; outChannelsBefore?: number; outChannelsAfter?: number; paramsBefore: number; paramsAfter: number }[];
   verification: Verification;
   /** TF.js and Keras models: the saved files checked in TF.js (see NativeVerification). */

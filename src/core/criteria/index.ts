@@ -13,8 +13,8 @@ import type { CriterionName, Reduction } from '../../shared/types.js';
 export type { CriterionName, Reduction } from '../../shared/types.js';
 /** Criteria that read only the weights. */
 export const DATA_FREE: CriterionName[] = ['l1', 'l2', 'fpgm', 'bn', 'lamp', 'random'];
-/** Criteria computed from the model run on calibration data (activations.ts, gradient.ts); synflow runs on ones. */
-export const DATA_AWARE: CriterionName[] = ['activation', 'apoz', 'variance', 'hrank', 'taylor', 'snip', 'grasp', 'synflow', 'obd'];
+/** Criteria computed from the model run on calibration data (activations.ts, gradient.ts, thinet.ts); synflow runs on ones. */
+export const DATA_AWARE: CriterionName[] = ['activation', 'apoz', 'variance', 'hrank', 'taylor', 'snip', 'grasp', 'synflow', 'obd', 'thinet'];
 export const CRITERIA: CriterionName[] = [...DATA_FREE, ...DATA_AWARE];
 
 export const needsData = (c: CriterionName | undefined): boolean => !!c && DATA_AWARE.includes(c);
