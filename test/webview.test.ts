@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { openModel, type ModelSession } from '../src/core/api.js';
+import { CRITERIA as ENGINE_CRITERIA } from '../src/core/criteria/index.js';
 import type { ResolvedSettings, ToHost } from '../src/shared/webview.js';
 import type { PruneResult } from '../src/shared/types.js';
 import { EXAMPLE, ROOT } from './helpers/env.js';
@@ -219,7 +220,8 @@ describe('webview in Chromium', { skip: !hasChromium() && 'Debian chromium is no
     })));
     assert.deepEqual(options.filter((o) => o.disabled).map((o) => o.text), ['From the weights', 'From activations', 'From gradients']);
     const names = options.filter((o) => !o.disabled).map((o) => o.value);
-    assert.deepEqual(names, ['l1', 'l2', 'fpgm', 'bn', 'lamp', 'random', 'activation', 'apoz', 'variance', 'hrank', 'taylor', 'snip', 'grasp', 'synflow', 'obd']);
+    assert.deepEqual(names, ['l1', 'l2', 'fpgm', 'bn', 'lamp', 'random', 'activation', 'apoz', 'variance', 'hrank', 'thinet', 'taylor', 'snip', 'grasp', 'synflow', 'obd']);
+    assert.deepEqual([...names].sort(), [...ENGINE_CRITERIA].sort(), 'the picker offers exactly what the engine does');
     assert.ok(options.filter((o) => !o.disabled).every((o) => o.description.length > 20), 'each criterion says what it measures');
     assert.equal(await p.locator('.prune-options .criterion').evaluate((e) => (e as unknown as { value: string }).value), 'l1', 'the setting by default');
     // picking one from the dropdown, as a user does

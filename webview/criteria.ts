@@ -33,6 +33,7 @@ export const CRITERIA: CriterionInfo[] = [
   { name: 'apoz', family: 'activations', data: true, what: '1 − average percentage of zeros after the ReLU: a channel that is mostly off goes first.' },
   { name: 'variance', family: 'activations', data: true, what: 'Variance of the channel\'s output: a channel that barely varies acts as a bias.' },
   { name: 'hrank', family: 'activations', data: true, what: 'Mean rank of the channel\'s feature maps (Lin et al. 2020).' },
+  { name: 'thinet', family: 'activations', data: true, what: 'ThiNet: greedily, the channels whose removal changes the next layers\' outputs least on the data go first (Luo et al. 2017).' },
   { name: 'taylor', family: 'gradients', data: true, what: '|Σ a·∂L/∂a|: first-order estimate of the loss change when the channel goes (Molchanov et al. 2019).' },
   { name: 'snip', family: 'gradients', data: true, what: '|w·∂L/∂w| summed over the channel\'s weights: connection sensitivity (Lee et al. 2019).' },
   { name: 'grasp', family: 'gradients', data: true, what: 'w·Hg: keeps the channels whose removal would shrink the gradient flow most (Wang et al. 2020).' },
