@@ -291,7 +291,8 @@ export async function prune(analysed: Analysis, opts: PruneOptions): Promise<Var
   const recipe = opts.recipe ?? manualRecipe(a, selections, opts, report);
   // the recipe that reproduces this file records the recovery and the steps too
   const extra = {
-    ...(methods.length ? { recovery: recoverySettings(methods, opts) } : {}),
+    // a schedule re-scores on the data between steps: its recipe records that data even without recovery
+    ...(methods.length || (steps > 1 && needsData(opts.criterion)) ? { recovery: recoverySettings(methods, opts) } : {}),
     ...(steps > 1 ? { steps } : {}),
   };
   const inputs = [...modelFiles(model), ...[opts.data, opts.labels].filter((f): f is string => !!f)];

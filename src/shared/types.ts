@@ -605,6 +605,7 @@ export interface PruneReport {
 export type RecoveryMethod = 'bn' | 'lsq';
 
 export interface RecoverySettings {
+  /** Empty for a schedule (`steps`) without recovery: the data below is what its steps re-scored on. */
   methods: RecoveryMethod[];
   /** Absolute path of the data (absent: synthetic samples), with its labels and preprocessing. */
   data?: string;
