@@ -221,6 +221,18 @@ describe('host actions', () => {
     assert.equal(saves.length, 2);
   });
 
+  it('offers to save a variant in its model\'s format: TF.js model.json, .keras, .h5', async () => {
+    const models = { call: async (_f: string, _m: string, p: Record<string, unknown>) => ({ path: p.path, bytes: 10 }) };
+    const actions = new HostActions({ models: models as never });
+    for (const [name, filter] of [['model.json', { 'TF.js model': ['json'] }], ['net.keras', { 'Keras model': ['keras'] }], ['net.h5', { 'Keras model': ['h5'] }], ['m.onnx', { 'ONNX model': ['onnx'] }]] as const) {
+      const file = path.join(dir, name);
+      const from = { uri: Uri.file(file) as never, model: { uri: `file://${file}`, path: file, name } };
+      stub.saveDialog.push(undefined);
+      await actions.run('host.saveVariant', { variantId: 'v1', defaultName: `x.pruned-macs50${path.extname(name)}` }, from);
+      assert.deepEqual(stub.saveDialogOptions.at(-1)!.filters, filter, name);
+    }
+  });
+
   it('writes and reads recipes with workspace.fs, refusing files that are not recipes', async () => {
     const actions = new HostActions({ models: {} as never });
     const recipe = { kind: 'prunelens-recipe', version: 1, groups: [{ id: 0, keep: 3 }] };

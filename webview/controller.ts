@@ -11,6 +11,8 @@ import { CallFailed, type Call, type Host } from './host.js';
 import { record, redo, undo } from './ratios/history.js';
 import { currentWarnings, editorRows, keepOfPlan, saveConfirmation } from './ratios/rows.js';
 import { sidebarRows } from './sidebar.js';
+
+const MODEL_EXT = /\.(onnx|json|keras|h5)$/i;
 import { criterionOf, pruneKey, recoverOf, type Keep, type Store, type TaskName } from './store.js';
 
 const NEEDS_SCAN = new Set(['sensitivity', 'ensemble']);
@@ -321,7 +323,7 @@ export class Controller {
     }
     let pruned = await this.prune();
     if (!pruned) return;
-    const save = (variantId: string) => this.host.call('host.saveVariant', { variantId, defaultName: `${this.baseName()}.${this.suffix()}.onnx` });
+    const save = (variantId: string) => this.host.call('host.saveVariant', { variantId, defaultName: `${this.baseName()}.${this.suffix()}${this.modelExt()}` });
     this.store.task('save', { running: true, message: 'Saving…' });
     let call = save(pruned.variantId);
     let saved = await call.result.catch((e: unknown) => e as CallFailed);
@@ -342,7 +344,12 @@ export class Controller {
   }
 
   private baseName(): string {
-    return (this.store.get().model?.name ?? 'model').replace(/\.onnx$/i, '');
+    return (this.store.get().model?.name ?? 'model').replace(MODEL_EXT, '');
+  }
+
+  /** A variant is written in its model's format: `.onnx`, TF.js `.json` (shards beside it), `.keras` or `.h5`. */
+  private modelExt(): string {
+    return (this.store.get().model?.name ?? '').match(MODEL_EXT)?.[0].toLowerCase() ?? '.onnx';
   }
 
   /** `pruned-macs50`: the plan's target while unedited, else what the edited ratios keep of that measure. */

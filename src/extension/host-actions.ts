@@ -67,7 +67,8 @@ export class HostActions {
       title: 'Save pruned variant',
       saveLabel: 'Save variant',
       defaultUri: vscode.Uri.joinPath(folder, p.defaultName),
-      filters: { 'ONNX model': ['onnx'] },
+      // a variant is written in its model's format
+      filters: variantFilter(caller.uri.path),
     });
     if (!target) return null;
     if (target.toString() === caller.uri.toString()) {
@@ -134,3 +135,8 @@ export function parseRecipe(bytes: Uint8Array, name: string): Recipe {
 }
 
 const basename = (uri: vscode.Uri) => uri.path.split('/').pop() ?? uri.path;
+
+function variantFilter(modelPath: string): Record<string, string[]> {
+  const ext = /\.(onnx|json|keras|h5)$/i.exec(modelPath)?.[1].toLowerCase() ?? 'onnx';
+  return { json: { 'TF.js model': ['json'] }, keras: { 'Keras model': ['keras'] }, h5: { 'Keras model': ['h5'] } }[ext] ?? { 'ONNX model': ['onnx'] };
+}

@@ -13,6 +13,8 @@ export const stub = {
   /** The answer the next message box gives (an item's title), in order; undefined = dismissed. */
   answers: [] as (string | undefined)[],
   saveDialog: [] as (Uri | undefined)[],
+  /** The options of every save dialog shown. */
+  saveDialogOptions: [] as { defaultUri?: Uri; filters?: Record<string, string[]> }[],
   openDialog: [] as (Uri[] | undefined)[],
   executed: [] as { command: string; args: unknown[] }[],
   output: [] as string[],
@@ -23,6 +25,7 @@ export const stub = {
     this.messages = [];
     this.answers = [];
     this.saveDialog = [];
+    this.saveDialogOptions = [];
     this.openDialog = [];
     this.executed = [];
     this.output = [];
@@ -160,7 +163,8 @@ export const window = {
   showErrorMessage: message('error'),
   showWarningMessage: message('warning'),
   showInformationMessage: message('info'),
-  async showSaveDialog(): Promise<Uri | undefined> {
+  async showSaveDialog(options: { defaultUri?: Uri; filters?: Record<string, string[]> } = {}): Promise<Uri | undefined> {
+    stub.saveDialogOptions.push(options);
     return stub.saveDialog.shift();
   },
   async showOpenDialog(): Promise<Uri[] | undefined> {
