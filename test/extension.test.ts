@@ -19,6 +19,7 @@ const { findVariants } = await import('../src/extension/variants-tree.js');
 const { SensitivityTree } = await import('../src/extension/sensitivity-tree.js');
 const { resolveModel } = await import('../src/extension/commands.js');
 const { csp, webviewHtml } = await import('../src/extension/html.js');
+const { resolveSettings } = await import('../src/extension/settings.js');
 type Msg = Record<string, unknown> & { type: string };
 
 beforeEach(() => stub.reset());
@@ -184,13 +185,39 @@ describe('webview bridge', () => {
     assert.equal((e.error as { cancelled: boolean }).cancelled, true);
     b.dispose();
   });
+  it('streams the progress of host.sparsify and cancels it like an engine call', async () => {
+    let aborted = false;
+    const { fake, models, b } = bridge({
+      sparsify: (_p: unknown, o: { signal: AbortSignal; onProgress: (v: unknown) => void }) => new Promise((_, reject) => {
+        o.onProgress({ kind: 'report', phase: 'sparsify', done: 1, total: 4, message: 'obs' });
+        o.signal.addEventListener('abort', () => {
+          aborted = true;
+          reject(new EngineError({ message: 'cancelled', code: 'cancelled', cancelled: true }));
+        });
+      }),
+    });
+    stub.saveDialog.push(Uri.file(path.join(dir, 'm.sparse50-obs.onnx')));
+    fake.receive({ type: 'ready' });
+    fake.receive({ type: 'call', id: 9, method: 'host.sparsify', params: { sparsity: { kind: 'unstructured', ratio: 0.5 }, method: 'obs', defaultName: 'm.sparse50-obs.onnx' }, progress: true });
+    const p = await fake.next<Msg>((m) => m.type === 'progress' && m.id === 9);
+    assert.equal((p.value as { message: string }).message, 'obs');
+    assert.equal(models.calls[0].method, 'sparsify');
+    fake.receive({ type: 'cancel', id: 9 });
+    const e = await fake.next<Msg>((m) => m.type === 'error' && m.id === 9);
+    assert.ok(aborted);
+    assert.equal((e.error as { cancelled: boolean }).cancelled, true);
+    b.dispose();
+  });
 });
 
 describe('host actions', () => {
   const dir = tmpdir();
   const modelPath = path.join(dir, 'model.onnx');
   fs.writeFileSync(modelPath, 'x');
-  const caller = { uri: Uri.file(modelPath) as never, model: { uri: `file://${modelPath}`, path: modelPath, name: 'model.onnx' } };
+  const callerOf = (file: string) => ({
+    uri: Uri.file(file) as never, model: { uri: `file://${file}`, path: file, name: path.basename(file) }, settings: () => resolveSettings(Uri.file(file) as never),
+  });
+  const caller = callerOf(modelPath);
 
   it('saves a variant where the user chooses, asking before replacing a file, and opens its report', async () => {
     const saves: Record<string, unknown>[] = [];
@@ -225,12 +252,62 @@ describe('host actions', () => {
     const models = { call: async (_f: string, _m: string, p: Record<string, unknown>) => ({ path: p.path, bytes: 10 }) };
     const actions = new HostActions({ models: models as never });
     for (const [name, filter] of [['model.json', { 'TF.js model': ['json'] }], ['net.keras', { 'Keras model': ['keras'] }], ['net.h5', { 'Keras model': ['h5'] }], ['m.onnx', { 'ONNX model': ['onnx'] }]] as const) {
-      const file = path.join(dir, name);
-      const from = { uri: Uri.file(file) as never, model: { uri: `file://${file}`, path: file, name } };
+      const from = callerOf(path.join(dir, name));
       stub.saveDialog.push(undefined);
       await actions.run('host.saveVariant', { variantId: 'v1', defaultName: `x.pruned-macs50${path.extname(name)}` }, from);
       assert.deepEqual(stub.saveDialogOptions.at(-1)!.filters, filter, name);
     }
+  });
+
+  it('sparsifies into a file the user chooses, in the model\'s format, with the calibration settings, asking before replacing one', async () => {
+    stub.workspaceFolder = dir;
+    stub.config['prunelens.calibration.data'] = 'calib/images';
+    stub.config['prunelens.calibration.labels'] = 'calib/labels.txt';
+    stub.config['prunelens.calibration.samples'] = 32;
+    const calls: { method: string; params: Record<string, unknown>; opts: unknown }[] = [];
+    const models = { call: async (_f: string, method: string, p: Record<string, unknown>, opts: unknown) => (calls.push({ method, params: p, opts }), { output: p.path, method: p.method, note: 'no faster' }) };
+    const actions = new HostActions({ models: models as never });
+    const params = { sparsity: { kind: 'nm' as const, n: 2, m: 4 }, method: 'obs' as const, defaultName: 'model.sparse2of4-obs.onnx' };
+    const target = path.join(dir, 'model.sparse2of4-obs.onnx');
+    stub.saveDialog.push(Uri.file(target));
+    const signal = new AbortController().signal;
+    const onProgress = () => undefined;
+    const r = await actions.run('host.sparsify', params, caller, { signal, onProgress });
+    // the dialog opens in the model's folder with the proposed name and the model's format
+    assert.equal(stub.saveDialogOptions[0].defaultUri?.fsPath, target);
+    assert.deepEqual(stub.saveDialogOptions[0].filters, { 'ONNX model': ['onnx'] });
+    assert.equal(calls[0].method, 'sparsify');
+    assert.deepEqual(calls[0].params, {
+      path: target, sparsity: { kind: 'nm', n: 2, m: 4 }, method: 'obs',
+      data: path.join(dir, 'calib/images'), labels: path.join(dir, 'calib/labels.txt'), samples: 32, overwrite: false,
+    });
+    assert.deepEqual(calls[0].opts, { signal, onProgress }, 'the webview\'s cancel and progress reach the engine');
+    assert.equal(r?.name, 'model.sparse2of4-obs.onnx');
+    assert.equal(r?.note, 'no faster');
+    assert.deepEqual(stub.executed, [], 'nothing is opened');
+    // an existing file: replaced only with the user's yes
+    fs.writeFileSync(target, 'old');
+    stub.saveDialog.push(Uri.file(target));
+    stub.answers.push(undefined);
+    assert.equal(await actions.run('host.sparsify', params, caller), null);
+    assert.equal(calls.length, 1, 'not sparsified when the user says no');
+    assert.match(stub.messages.at(-1)!.message, /model\.sparse2of4-obs\.onnx already exists\. Replace it\?/);
+    stub.saveDialog.push(Uri.file(target));
+    stub.answers.push('Replace');
+    await actions.run('host.sparsify', params, caller);
+    assert.equal(calls[1].params.overwrite, true);
+    // never over the model itself; a dismissed dialog does nothing
+    stub.saveDialog.push(Uri.file(modelPath), undefined);
+    assert.equal(await actions.run('host.sparsify', params, caller), null);
+    assert.equal(await actions.run('host.sparsify', params, caller), null);
+    assert.equal(calls.length, 2);
+    // without calibration data none is passed (the engine says Wanda and OBS need it); a Keras model is offered .keras
+    stub.config = {};
+    const keras = callerOf(path.join(dir, 'net.keras'));
+    stub.saveDialog.push(Uri.file(path.join(dir, 'net.sparse50.keras')));
+    await actions.run('host.sparsify', { sparsity: { kind: 'unstructured', ratio: 0.5 }, method: 'magnitude', defaultName: 'net.sparse50.keras' }, keras);
+    assert.deepEqual(stub.saveDialogOptions.at(-1)!.filters, { 'Keras model': ['keras'] });
+    assert.deepEqual(calls[2].params, { path: path.join(dir, 'net.sparse50.keras'), sparsity: { kind: 'unstructured', ratio: 0.5 }, method: 'magnitude', samples: 64, overwrite: false });
   });
 
   it('writes and reads recipes with workspace.fs, refusing files that are not recipes', async () => {

@@ -126,7 +126,7 @@ export async function runServe(): Promise<void> {
     need(p as unknown as Record<string, unknown>, 'path', 'string');
     need(p as unknown as Record<string, unknown>, 'sparsity', 'object');
     return session(p).sparsify(p.path, p.sparsity, {
-      method: p.method, data: p.data, labels: p.labels, preprocess: p.preprocess, seed: p.seed, overwrite: p.overwrite, ...ctx,
+      method: p.method, data: p.data, labels: p.labels, preprocess: p.preprocess, samples: p.samples, seed: p.seed, overwrite: p.overwrite, ...ctx,
     });
   });
   handle('compareCriteria', (p, ctx) => {

@@ -4,12 +4,12 @@
  * failures into one sentence. It holds no model data and does no maths.
  */
 import * as vscode from 'vscode';
-import type { EngineMethods } from '../shared/protocol.js';
+import type { EngineMethods, ProgressValue } from '../shared/protocol.js';
 import type { CallError, CallMethod, HostMethods, InitMessage, ModelRef, PanelAction, PanelTab, ResolvedSettings, SidebarGroup, ToHost, ToWebview, WebviewEngineMethod } from '../shared/webview.js';
 import { EngineError, type RequestOptions } from './engine-client.js';
 import { HostActions } from './host-actions.js';
 import type { ModelStore } from './models.js';
-import { resolveSettings, settingFor } from './settings.js';
+import { calibrationOf, resolveSettings, settingFor } from './settings.js';
 
 export interface BridgeDeps {
   models: ModelStore;
@@ -114,9 +114,11 @@ export class WebviewBridge implements vscode.Disposable {
     const controller = new AbortController();
     this.inflight.set(id, controller);
     try {
+      const onProgress = progress ? (value: ProgressValue) => this.post({ type: 'progress', id, value }) : undefined;
+      // a host method that runs the engine (host.sparsify) streams progress and is cancelled like an engine call
       const result = method.startsWith('host.')
-        ? await this.host(method as keyof HostMethods, params)
-        : await this.engine(method as WebviewEngineMethod, params, controller.signal, progress ? (value) => this.post({ type: 'progress', id, value }) : undefined);
+        ? await this.deps.actions.run(method as keyof HostMethods, params as never, this, { signal: controller.signal, onProgress })
+        : await this.engine(method as WebviewEngineMethod, params, controller.signal, onProgress);
       this.post({ type: 'result', id, result });
     } catch (e) {
       this.post({ type: 'error', id, error: toCallError(e) });
@@ -131,32 +133,25 @@ export class WebviewBridge implements vscode.Disposable {
     if (method === 'open') return this.deps.models.summary(file, { signal, onProgress });
     const s = this.settings();
     const scanSettings = {
-      ...(s.data ? { data: s.data } : {}), ...(s.labels ? { labels: s.labels } : {}), ...(s.preprocess ? { preprocess: s.preprocess } : {}),
-      samples: s.samples, ratios: s.ratios, criterion: s.criterion, ...(s.threads > 0 ? { threads: s.threads } : {}), cacheDir: this.deps.cacheDir,
+      ...calibrationOf(s), samples: s.samples, ratios: s.ratios, criterion: s.criterion, ...(s.threads > 0 ? { threads: s.threads } : {}), cacheDir: this.deps.cacheDir,
     };
     const defaults: Partial<Record<WebviewEngineMethod, Record<string, unknown>>> = {
       scan: scanSettings,
       plan: { target: s.target, strategy: s.strategy, maxRatio: s.maxRatio, roundTo: s.roundTo, criterion: s.criterion, scanSettings },
       prune: {
-        criterion: s.criterion, ...(s.data ? { data: s.data } : {}), ...(s.labels ? { labels: s.labels } : {}), ...(s.preprocess ? { preprocess: s.preprocess } : {}),
+        criterion: s.criterion, ...calibrationOf(s),
         ...(!s.latency ? { latencyRuns: 0 } : s.latencyRuns > 0 ? { latencyRuns: s.latencyRuns } : { latency: true }),
         // a recipe made with recovery replays it (on the data it was fitted on) unless the call says otherwise
         ...(s.recover.length && !(p.recipe as { settings?: { recovery?: unknown } } | undefined)?.settings?.recovery ? { recover: s.recover } : {}),
         ...(s.threads > 0 ? { threads: s.threads } : {}),
       },
       estimate: { criterion: s.criterion },
-      compareCriteria: {
-        ...(s.data ? { data: s.data } : {}), ...(s.labels ? { labels: s.labels } : {}), ...(s.preprocess ? { preprocess: s.preprocess } : {}), samples: s.samples,
-      },
+      compareCriteria: { ...calibrationOf(s), samples: s.samples },
     };
     const merged = { ...defaults[method], ...p };
     // the panel's criterion (it overrides the setting) also ranks the channels of the scan a plan runs
     if (method === 'plan' && p.criterion && !p.scanSettings) merged.scanSettings = { ...scanSettings, criterion: p.criterion };
     return this.deps.models.call(file, method as Exclude<WebviewEngineMethod, 'open'>, merged as Omit<EngineMethods[typeof method]['params'], 'modelId'>, { signal, onProgress });
-  }
-
-  private host<M extends keyof HostMethods>(method: M, params: unknown): Promise<HostMethods[M]['result']> {
-    return this.deps.actions.run(method, params as HostMethods[M]['params'], this);
   }
 }
 

@@ -1,12 +1,15 @@
 /**
  * What a webview asks of VS Code itself: save and open dialogs, confirmations, opening reports, and reading and
- * writing recipe files through workspace.fs (so remote workspaces work). Saving a variant never replaces a file
- * without the user's say-so.
+ * writing recipe files through workspace.fs (so remote workspaces work). Saving a variant or a sparsified copy never
+ * replaces a file without the user's say-so (save-target.ts).
  */
 import * as vscode from 'vscode';
 import type { Recipe } from '../shared/types.js';
 import type { HostMethods, ModelRef, SavedVariant } from '../shared/webview.js';
+import type { RequestOptions } from './engine-client.js';
 import type { ModelStore } from './models.js';
+import { basename, chooseTarget } from './save-target.js';
+import { sparsifyTo, type SparsifyCaller } from './sparsify-action.js';
 
 export interface HostActionDeps {
   models: ModelStore;
@@ -14,19 +17,7 @@ export interface HostActionDeps {
   onSaved?: (model: ModelRef, saved: SavedVariant) => void;
 }
 
-interface Caller {
-  readonly uri: vscode.Uri;
-  readonly model: ModelRef;
-}
-
-export async function exists(uri: vscode.Uri): Promise<boolean> {
-  try {
-    await vscode.workspace.fs.stat(uri);
-    return true;
-  } catch {
-    return false;
-  }
-}
+type Caller = SparsifyCaller;
 
 /** Opens a Markdown file as a preview (a text editor when the Markdown extension is absent). */
 export async function openReport(uri: vscode.Uri): Promise<void> {
@@ -44,10 +35,12 @@ export async function openReport(uri: vscode.Uri): Promise<void> {
 export class HostActions {
   constructor(private readonly deps: HostActionDeps) {}
 
-  run<M extends keyof HostMethods>(method: M, params: HostMethods[M]['params'], caller: Caller): Promise<HostMethods[M]['result']> {
+  /** `opts` carries the webview's cancel and progress to the methods that run the engine for long (host.sparsify). */
+  run<M extends keyof HostMethods>(method: M, params: HostMethods[M]['params'], caller: Caller, opts: RequestOptions = {}): Promise<HostMethods[M]['result']> {
     const p = params as never;
     switch (method) {
       case 'host.saveVariant': return this.saveVariant(p, caller) as Promise<HostMethods[M]['result']>;
+      case 'host.sparsify': return sparsifyTo(this.deps.models, p, caller, opts) as Promise<HostMethods[M]['result']>;
       case 'host.saveRecipe': return this.saveRecipe(p, caller) as Promise<HostMethods[M]['result']>;
       case 'host.loadRecipe': return this.loadRecipe(caller) as Promise<HostMethods[M]['result']>;
       case 'host.confirm': return this.confirm(p) as Promise<HostMethods[M]['result']>;
@@ -62,27 +55,15 @@ export class HostActions {
   }
 
   private async saveVariant(p: HostMethods['host.saveVariant']['params'], caller: Caller): Promise<SavedVariant | null> {
-    const folder = vscode.Uri.joinPath(caller.uri, '..');
-    const target = await vscode.window.showSaveDialog({
+    const chosen = await chooseTarget(caller.uri, {
       title: 'Save pruned variant',
       saveLabel: 'Save variant',
-      defaultUri: vscode.Uri.joinPath(folder, p.defaultName),
-      // a variant is written in its model's format
-      filters: variantFilter(caller.uri.path),
+      defaultName: p.defaultName,
+      notTheModel: 'A pruned variant cannot replace the model it was made from: choose another name.',
+      replace: (name) => `${name} already exists. Replace it, with its report and recipe?`,
     });
-    if (!target) return null;
-    if (target.toString() === caller.uri.toString()) {
-      void vscode.window.showErrorMessage('A pruned variant cannot replace the model it was made from: choose another name.');
-      return null;
-    }
-    let overwrite = false;
-    if (await exists(target)) {
-      const replace = await vscode.window.showWarningMessage(
-        `${basename(target)} already exists. Replace it, with its report and recipe?`, { modal: true }, 'Replace',
-      );
-      if (replace !== 'Replace') return null;
-      overwrite = true;
-    }
+    if (!chosen) return null;
+    const { target, overwrite } = chosen;
     const saved = await this.deps.models.call(caller.model.path, 'save', { variantId: p.variantId, path: target.fsPath, overwrite });
     const result: SavedVariant = { ...saved, name: basename(target) };
     this.deps.onSaved?.(caller.model, result);
@@ -132,11 +113,4 @@ export function parseRecipe(bytes: Uint8Array, name: string): Recipe {
     throw new Error(`${name} is not a PruneLens recipe (recipes are written by "Save recipe…" or \`prunelens plan -o\`)`);
   }
   return r as Recipe;
-}
-
-const basename = (uri: vscode.Uri) => uri.path.split('/').pop() ?? uri.path;
-
-function variantFilter(modelPath: string): Record<string, string[]> {
-  const ext = /\.(onnx|json|keras|h5)$/i.exec(modelPath)?.[1].toLowerCase() ?? 'onnx';
-  return { json: { 'TF.js model': ['json'] }, keras: { 'Keras model': ['keras'] }, h5: { 'Keras model': ['h5'] } }[ext] ?? { 'ONNX model': ['onnx'] };
 }

@@ -36,6 +36,11 @@ export function resolveSettings(model: vscode.Uri): ResolvedSettings {
   };
 }
 
+/** The calibration data of the settings, as engine parameters (absent when unset: the engine then says so). */
+export function calibrationOf(s: ResolvedSettings): { data?: string; labels?: string; preprocess?: string } {
+  return { ...(s.data ? { data: s.data } : {}), ...(s.labels ? { labels: s.labels } : {}), ...(s.preprocess ? { preprocess: s.preprocess } : {}) };
+}
+
 /** The setting behind an engine option, so an error can say what to change. */
 export function settingFor(option: OptionName | undefined): string | undefined {
   const map: Partial<Record<OptionName, string>> = {

@@ -74,6 +74,8 @@ export interface SparsifyParams extends ModelRef, WithProgress {
   data?: string;
   labels?: string;
   preprocess?: ScanSettingsInput['preprocess'];
+  /** At most this many samples of `data` (3/4 fitted on, 1/4 judged on; default all, up to 512). */
+  samples?: number;
   seed?: number;
   overwrite?: boolean;
 }

@@ -7,7 +7,7 @@
  * stream `progress`, and `cancel` stops one. The host never pushes model data the webview did not ask for.
  */
 import type { EngineMethods, ProgressValue } from './protocol.js';
-import type { CriterionName, ErrorCode, OptionName, PlanTarget, Recipe, RecoveryMethod, SaveResult, StrategyName } from './types.js';
+import type { CriterionName, ErrorCode, OptionName, PlanTarget, Recipe, RecoveryMethod, SaveResult, Sparsity, SparsityMethod, SparsityReport, StrategyName } from './types.js';
 
 /** What the user's settings resolve to (paths absolute); the panel shows them beside the results they produced. */
 export interface ResolvedSettings {
@@ -60,10 +60,18 @@ export interface SavedVariant extends SaveResult {
   name: string;
 }
 
+/** A sparsified copy written where the user chose: the engine's report and the file's name. */
+export interface SparsifiedModel extends SparsityReport {
+  name: string;
+}
+
 /** Methods the host answers itself: everything that needs VS Code (dialogs, editors, files in the workspace). */
 export interface HostMethods {
   /** Save dialog in the model's folder, confirmation before replacing a file, then the engine's `save`. */
   'host.saveVariant': { params: { variantId: string; defaultName: string }; result: SavedVariant | null };
+  /** Save dialog in the model's folder, confirmation before replacing a file, then the engine's `sparsify` with the
+   * calibration settings (it writes the file itself). Streams progress and can be cancelled like engine calls. */
+  'host.sparsify': { params: { sparsity: Sparsity; method: SparsityMethod; defaultName: string }; result: SparsifiedModel | null };
   /** Writes a recipe where the user chooses (workspace.fs). */
   'host.saveRecipe': { params: { recipe: Recipe; defaultName: string }; result: string | null };
   /** Opens a recipe file the user picks (workspace.fs) and returns it parsed. */
