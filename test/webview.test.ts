@@ -12,7 +12,7 @@ import { openModel, type ModelSession } from '../src/core/api.js';
 import { CRITERIA as ENGINE_CRITERIA } from '../src/core/criteria/index.js';
 import type { ResolvedSettings, ToHost } from '../src/shared/webview.js';
 import type { PruneResult } from '../src/shared/types.js';
-import { EXAMPLE, ROOT } from './helpers/env.js';
+import { EXAMPLE, ROOT, tmpdir } from './helpers/env.js';
 import { choose, closeBrowser, hasChromium, openWebview, violations, type Theme, type WebviewPage } from './helpers/webview-harness.js';
 
 const IDX = {
@@ -33,6 +33,8 @@ class FakeHost {
   /** Changes a method's answer before the webview sees it (for what the example does not produce on its own). */
   edit: Record<string, (result: never) => unknown> = {};
   private running = new Map<number, AbortController>();
+  /** Where host.sparsify writes (the save dialog's answer, as a user would give it). */
+  private readonly dir = tmpdir('prunelens-webview-');
   constructor(private readonly session: ModelSession, private readonly settings: ResolvedSettings = SETTINGS) {}
 
   handler(init: Record<string, unknown>) {
@@ -64,6 +66,15 @@ class FakeHost {
         graph: async () => ss.graph(),
         inspect: async () => ss.inspect(params),
         prune: () => ss.prune({ ...params, latencyRuns: 0, signal: controller.signal, onProgress } as never),
+        sparsify: () => ss.sparsify(params.path as string, params.sparsity as never, { ...params, signal: controller.signal, onProgress }),
+        // the bridge's host.sparsify: the file the save dialog gave, the calibration settings, then the engine's sparsify
+        'host.sparsify': async () => {
+          const out = path.join(this.dir, String(params.defaultName));
+          const r = await ss.sparsify(out, params.sparsity as never, {
+            method: params.method as never, data: s.data, labels: s.labels, samples: s.samples, overwrite: true, signal: controller.signal, onProgress,
+          });
+          return { ...r, name: path.basename(out) };
+        },
         compareCriteria: () => ss.compareCriteria(params.criteria as never, { data: s.data, labels: s.labels, samples: s.samples, ...params, signal: controller.signal, onProgress }),
         'host.confirm': async () => true,
         'host.command': async () => null,
@@ -379,6 +390,44 @@ describe('webview in Chromium', { skip: !hasChromium() && 'Debian chromium is no
     await note.waitFor({ timeout: 60_000 });
     assert.match(await note.innerText(), /BN re-calibration was undone: it did not help on the held-out samples \(.* rel-l2 [\d.]+ → 0\.500\)/);
     assert.deepEqual(w.errors, []);
+  });
+
+  it('sparsifies 2:4 by OBS from the Before/After tab: the call with its progress, and the result with its honest note', async () => {
+    const host = new FakeHost(session);
+    const w = await open(host, { mode: 'panel', tab: 'summary' });
+    const p = w.page;
+    const view = p.locator('.view.summary .sparsify');
+    await view.locator('.run-sparsify:not([disabled])').waitFor();
+    await choose(p, '.sparsify .sparsity', '2:4');
+    await choose(p, '.sparsify .sparsity-method', 'obs');
+    assert.match(await text(p, '.sparsify-notes'), /obs chooses the weights from the model run on fashion-mnist-500-images-idx3-ubyte\.gz \(at most 64 samples/);
+    await view.locator('.run-sparsify').click();
+    await view.locator('.sparsify-result .sparsified').waitFor({ timeout: 60_000 });
+    const call = host.calls.find((c) => c.method === 'host.sparsify')!;
+    assert.deepEqual(call.params, { sparsity: { kind: 'nm', n: 2, m: 4 }, method: 'obs', defaultName: 'fashion-cnn.sparse2of4-obs.onnx' });
+    assert.ok(host.messages.some((m) => m.type === 'call' && m.method === 'host.sparsify' && m.progress), 'asked with progress, like other long calls');
+    const result = await text(p, '.sparsify-result');
+    assert.match(result, /^2:4 sparsity by obs: [\d.]+ k? ?of [\d.]+ k? ?weights zeroed \(\d+\.\d %\) in \d+\.\d s\./);
+    assert.match(result, /\d+ layers? by obs, \d+ by magnitude/);
+    // dense → sparse on the held-out samples: accuracy (labels given), agreement and relative L2
+    assert.deepEqual(await view.locator('table.sparsity-quality tbody tr').evaluateAll((els) => els.map((e) => e.getAttribute('data-metric'))), ['agreement', 'rel-l2', 'accuracy']);
+    assert.match(await text(p, '.sparsify table.sparsity-quality thead'), /On the other \d+/);
+    assert.match(result, /Saved as .*fashion-cnn\.sparse2of4-obs\.onnx \(/);
+    assert.match(await text(p, '.sparsify .sparsity-note'), /the file is no smaller and ONNX Runtime's dense CPU kernels run no faster/);
+    assert.deepEqual(await violations(w), []);
+    assert.deepEqual(w.errors, []);
+
+    // without calibration data the engine refuses Wanda and OBS: the panel says so and does not offer the button
+    const bare = new FakeHost(session, { ...SETTINGS, data: undefined, labels: undefined });
+    const w2 = await open(bare, { mode: 'panel', tab: 'summary' });
+    const p2 = w2.page;
+    await p2.locator('.sparsify .run-sparsify:not([disabled])').waitFor();
+    assert.match(await text(p2, '.sparsify-notes'), /not judged on samples/);
+    await choose(p2, '.sparsify .sparsity-method', 'wanda');
+    await p2.locator('.sparsify-notes .note.synthetic', { hasText: 'wanda chooses the weights from the model run on calibration data, and none is set (prunelens.calibration.data)' }).waitFor();
+    assert.equal(await p2.locator('.sparsify .run-sparsify').evaluate((e) => (e as unknown as { disabled: boolean }).disabled), true);
+    assert.deepEqual(await violations(w2), []);
+    assert.deepEqual(w2.errors, []);
   });
 
   it('draws the graph, and selecting a layer explains its coupling', async () => {

@@ -10,6 +10,7 @@ import { recoveryValue } from './criteria.js';
 import { CallFailed, type Call, type Host } from './host.js';
 import { record, redo, undo } from './ratios/history.js';
 import { currentWarnings, editorRows, keepOfPlan, saveConfirmation } from './ratios/rows.js';
+import { SparsifyIntents } from './sparse/intents.js';
 import { sidebarRows } from './sidebar.js';
 
 const MODEL_EXT = /\.(onnx|json|keras|h5)$/i;
@@ -24,9 +25,13 @@ export class Controller {
   private generation = 0;
   /** The Criteria tab's intents (comparison, side-by-side curves). */
   readonly compare: CompareIntents;
+  /** Weight sparsity (Before/After tab): writes a copy with zeroed weights. */
+  readonly sparse: SparsifyIntents;
 
   constructor(private readonly host: Host, private readonly store: Store) {
     this.compare = new CompareIntents(host, store, this);
+    // a sparsified copy is named like a variant: the model's name and format, what was done in between
+    this.sparse = new SparsifyIntents(host, store, this, (tag) => `${this.baseName()}.${tag}${this.modelExt()}`);
   }
 
   /** Runs a call as a named task: loading, progress and error states are kept for the views. */
@@ -74,7 +79,7 @@ export class Controller {
         keep: null, plan: null, edited: false, scanned: false, selected: null, history: { past: [], future: [] }, graphView: { expanded: [], ghosts: true },
       }),
       scan: undefined, estimate: undefined, graph: undefined, groupInfo: {}, tasks: {}, compareCurves: undefined,
-      ...(sameModel ? {} : { pruned: undefined, saved: undefined }),
+      ...(sameModel ? {} : { pruned: undefined, saved: undefined, sparsified: undefined }),
     });
     if (!(await this.open()) || gen !== this.generation) return;
     const restored = this.store.get();

@@ -7,8 +7,8 @@ import type { Metrics, PruneReport } from '../src/shared/types.js';
 import { h } from './dom.js';
 import { pct } from './format.js';
 
-/** The metrics recovery is judged by, in the order shown; accuracy and top-5 only with labels. */
-const METRICS: { key: keyof Metrics; name: string; fmt: (v: number) => string; better: 'up' | 'down' }[] = [
+/** The metrics recovery (and sparsity) are judged by, in the order shown; accuracy and top-5 only with labels. */
+export const METRICS: { key: keyof Metrics; name: string; fmt: (v: number) => string; better: 'up' | 'down' }[] = [
   { key: 'agreement', name: 'Top-1 agreement with the original', fmt: (v) => pct(v, 1), better: 'up' },
   { key: 'kl', name: 'KL divergence from the original', fmt: (v) => v.toFixed(4), better: 'down' },
   { key: 'rel-l2', name: 'Relative L2 error of the output', fmt: (v) => v.toFixed(4), better: 'down' },

@@ -3,11 +3,11 @@
  * view) is kept by VS Code with setState, so it comes back after a reload; the rest is asked for again.
  */
 import type { OpenResult } from '../src/shared/protocol.js';
-import type { CriteriaComparison, CriterionName, Estimate, GroupInfo, ModelGraph, PruneResult, Recipe, RecoveryMethod, ScanResult, ScanTargetResult, StrategyName } from '../src/shared/types.js';
-import type { CallError, ModelRef, PanelTab, ResolvedSettings, SavedVariant } from '../src/shared/webview.js';
+import type { CriteriaComparison, CriterionName, Estimate, GroupInfo, ModelGraph, PruneResult, Recipe, RecoveryMethod, ScanResult, ScanTargetResult, SparsityMethod, StrategyName } from '../src/shared/types.js';
+import type { CallError, ModelRef, PanelTab, ResolvedSettings, SavedVariant, SparsifiedModel } from '../src/shared/webview.js';
 import type { History } from './ratios/history.js';
 
-export type TaskName = 'open' | 'scan' | 'plan' | 'estimate' | 'prune' | 'graph' | 'save' | 'group' | 'recipe' | 'inspect' | 'compare' | 'compareScan';
+export type TaskName = 'open' | 'scan' | 'plan' | 'estimate' | 'prune' | 'graph' | 'save' | 'group' | 'recipe' | 'inspect' | 'compare' | 'compareScan' | 'sparsify';
 
 export interface Task {
   running: boolean;
@@ -65,6 +65,10 @@ export interface Persisted {
   pruned?: PruneResult & { fromKey: string };
   /** The last variant saved, and what it was made from (see pruneKey; absent in states saved before it was kept). */
   saved?: SavedVariant & { fromKey?: string };
+  /** Weight sparsity: the choice offered (a SPARSITIES value) and the method (sparse/intents.ts). */
+  sparse: { choice: string; method: SparsityMethod };
+  /** The last sparsified copy written, with the engine's report. */
+  sparsified?: SparsifiedModel;
 }
 
 export interface State extends Persisted {
@@ -97,6 +101,7 @@ export function initialState(p?: Partial<Persisted>): State {
     scanned: false,
     history: { past: [], future: [] },
     graphView: { expanded: [], ghosts: true },
+    sparse: { choice: '0.5', method: 'magnitude' },
     ...p,
     estimateMs: [],
     groupInfo: {},
@@ -108,6 +113,7 @@ export function persisted(s: State): Persisted {
   return {
     model: s.model, tab: s.tab, selected: s.selected, target: s.target, strategy: s.strategy, criterion: s.criterion, recover: s.recover, steps: s.steps, compare: s.compare, keep: s.keep,
     plan: s.plan, edited: s.edited, scanned: s.scanned, history: s.history, graphView: s.graphView, pruned: s.pruned, saved: s.saved,
+    sparse: s.sparse, sparsified: s.sparsified,
   };
 }
 

@@ -1,12 +1,14 @@
 /**
  * The Before/After tab: what the pruned variant really is — params, MACs and file size before and after, measured
  * latency, accuracy (with labelled data), the verification against the masked original and what recovery did — and
- * saving it. Recovery and steps are chosen above the tabs (prune-options.ts).
+ * saving it. Recovery and steps are chosen above the tabs (prune-options.ts). Below it, weight sparsity
+ * (sparse/view.ts): another way to make a copy, shown here so both results sit side by side.
  */
 import type { Controller } from './controller.js';
 import { clear, h } from './dom.js';
 import { bytes, count, ms, pct } from './format.js';
 import { recoveryReport } from './recovery.js';
+import { sparsifyView } from './sparse/view.js';
 import { staleCriterion } from './stale-plan.js';
 import { pruneKey, recoverOf, type State, type Store } from './store.js';
 import { taskSlot } from './task-status.js';
@@ -17,7 +19,7 @@ export function summaryView(store: Store, controller: Controller): HTMLElement {
   const pruneSlot = taskSlot('prune', controller, { cancellable: true });
   const saveSlot = taskSlot('save', controller);
   const body = h('div');
-  root.append(actionsEl, pruneSlot.el, saveSlot.el, body);
+  root.append(actionsEl, pruneSlot.el, saveSlot.el, body, sparsifyView(store, controller));
   const render = (s: State) => {
     pruneSlot.update(s.tasks.prune);
     saveSlot.update(s.tasks.save);
