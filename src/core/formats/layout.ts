@@ -5,6 +5,7 @@
  */
 import { PruneLensError } from '../errors.js';
 import type { Model } from '../ir/graph.js';
+import type { Tensor } from '../ir/tensor.js';
 
 export type Layout =
   /** Element order unchanged (biases, BatchNormalization statistics, a Dense kernel [in, out]). */
@@ -190,4 +191,16 @@ export function retie(model: Model, bindings: Binding[]): void {
   g.invalidate();
   for (const name of [...g.initializers.keys()]) if (g.consumersOf(name).length === 0 && !g.outputs.some((o) => o.name === name)) g.initializers.delete(name);
   g.invalidate();
+}
+
+/**
+ * A Dense kernel read after a Flatten of an h×w map: its rows come in (h, w, c) order in the source and must be in
+ * (c, h, w) order for the NCHW Flatten of the IR. Reorders the IR weight `t` once and records the layout, so that
+ * writing back restores the source's order.
+ */
+export function toFlattenedRows(t: Tensor, b: Binding, h: number, w: number): void {
+  const layout: Layout = { kind: 'dense-hwc', h, w };
+  const v = toIr(layout, b.dims, Float32Array.from(t.toFloat32()));
+  t.replace(v.dims, v.values);
+  b.layout = layout;
 }

@@ -12,13 +12,13 @@ import type { File } from 'h5wasm';
 import { PruneLensError } from '../../errors.js';
 import { Model } from '../../ir/graph.js';
 import type { ForeignSource, NativeFiles, WriteOptions } from '../foreign.js';
-import { readBack, retie } from '../layout.js';
-import { updateLayerConfigs, updateRecordedShapes } from './config-update.js';
+import { retie } from '../layout.js';
+import { datasetValues, prunedKeras } from './config-update.js';
 import { copyTree, h5ready, isDataset, isGroup, newH5, readFloats, withH5 } from './hdf5.js';
 import { parseModel, type KLayer, type KModel } from './model.js';
 import { kerasArtifacts } from './tfjs-topology.js';
 import { kerasToIr, type SourceWeight, type WeightStore } from './to-ir.js';
-import { irShapes, pyJson } from './util.js';
+import { pyJson } from './util.js';
 
 type Json = Record<string, unknown>;
 const CONFIG = 'config.json';
@@ -129,18 +129,12 @@ async function readArchive(bytes: Uint8Array, where: string, file: string) {
 }
 
 async function writeArchive(doc: ArchiveDoc, conv: ReturnType<typeof kerasToIr>, model: Model, main: string, opts: WriteOptions = {}): Promise<NativeFiles> {
-  const values = readBack(model, conv.bindings, opts);
-  const config = structuredClone(doc.config);
-  updateLayerConfigs(config, conv.owners, values);
-  updateRecordedShapes(config, conv.calls, irShapes(model));
+  const { values, config } = prunedKeras(doc.config, conv, model, opts);
   const notes: string[] = [];
   const weights = withH5(doc.entries.find((e) => e.name === WEIGHTS)!.bytes, WEIGHTS, (src) => newH5((dst) => {
     copyTree(
       src, dst,
-      (p) => {
-        const v = values.get(p.replace(/^\//, ''));
-        return v ? { dims: v.dims, values: v.values as Float32Array } : undefined;
-      },
+      datasetValues(values),
       (p) => {
         if (p !== '/optimizer') return false;
         notes.push('the optimizer\'s variables were left out: their slots have the unpruned shapes');

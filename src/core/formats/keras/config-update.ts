@@ -4,8 +4,11 @@
  * `build_config.input_shape`, the shapes of serialised call arguments), which Keras 3 builds layers from before
  * loading their weights. Everything else stays as read.
  */
-import type { SourceValues } from '../layout.js';
-import type { CallValues, Owner } from './to-ir.js';
+import type { Model } from '../../ir/graph.js';
+import type { WriteOptions } from '../foreign.js';
+import { readBack, type SourceValues } from '../layout.js';
+import type { CallValues, Converted, Owner } from './to-ir.js';
+import { irShapes } from './util.js';
 
 type Json = Record<string, unknown>;
 const isObject = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -80,4 +83,24 @@ export function updateRecordedShapes(model: Json, calls: CallValues[], shapeOf: 
     };
     walk(node.args);
   }
+}
+
+/**
+ * What a Keras file (.keras or .h5) is written from: each bound weight's current values in Keras's layout, and a
+ * copy of the model config with the layers' sizes and recorded shapes updated to the pruned IR.
+ */
+export function prunedKeras(config: Json, conv: Converted, model: Model, opts: WriteOptions): { values: Map<string, SourceValues>; config: Json } {
+  const values = readBack(model, conv.bindings, opts);
+  const copy = structuredClone(config);
+  updateLayerConfigs(copy, conv.owners, values);
+  updateRecordedShapes(copy, conv.calls, irShapes(model));
+  return { values, config: copy };
+}
+
+/** The new values of the HDF5 dataset at `p` (a weight's path, with or without the leading '/'), if it changed. */
+export function datasetValues(values: Map<string, SourceValues>): (p: string) => { dims: number[]; values: Float32Array } | undefined {
+  return (p) => {
+    const v = values.get(p.replace(/^\//, ''));
+    return v ? { dims: v.dims, values: v.values as Float32Array } : undefined;
+  };
 }

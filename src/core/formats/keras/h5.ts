@@ -10,13 +10,13 @@ import { PruneLensError } from '../../errors.js';
 import { Model } from '../../ir/graph.js';
 import type { File } from 'h5wasm';
 import type { ForeignSource, NativeFiles, WriteOptions } from '../foreign.js';
-import { readBack, retie } from '../layout.js';
-import { updateLayerConfigs, updateRecordedShapes } from './config-update.js';
+import { retie } from '../layout.js';
+import { datasetValues, prunedKeras } from './config-update.js';
 import { copyTree, h5ready, isDataset, isGroup, newH5, readFloats, stringAttr, withH5 } from './hdf5.js';
 import { parseModel, type KLayer } from './model.js';
 import { kerasArtifacts } from './tfjs-topology.js';
 import { kerasToIr, type SourceWeight, type WeightStore } from './to-ir.js';
-import { irShapes, pyJson } from './util.js';
+import { pyJson } from './util.js';
 
 type Json = Record<string, unknown>;
 
@@ -120,18 +120,12 @@ function readH5(bytes: Uint8Array, where: string, file: string) {
 }
 
 function writeH5(doc: H5Doc, conv: ReturnType<typeof kerasToIr>, model: Model, main: string, opts: WriteOptions = {}): NativeFiles {
-  const values = readBack(model, conv.bindings, opts);
-  const config = structuredClone(doc.config);
-  updateLayerConfigs(config, conv.owners, values);
-  updateRecordedShapes(config, conv.calls, irShapes(model));
+  const { values, config } = prunedKeras(doc.config, conv, model, opts);
   const notes: string[] = [];
   const bytes = withH5(doc.bytes, main, (src) => newH5((dst) => {
     copyTree(
       src, dst,
-      (p) => {
-        const v = values.get(p.replace(/^\//, ''));
-        return v ? { dims: v.dims, values: v.values as Float32Array } : undefined;
-      },
+      datasetValues(values),
       (p) => {
         if (p !== '/optimizer_weights') return false;
         notes.push('the optimizer state (optimizer_weights) was left out: its slots have the unpruned shapes');

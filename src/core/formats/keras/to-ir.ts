@@ -10,7 +10,7 @@ import { Model, type Attr, type Dim } from '../../ir/graph.js';
 import { inferShapes } from '../../shapes/infer.js';
 import { resolveInputShapes } from '../../shapes/inputs.js';
 import { checkChannels, stateOutputShapes, float, int, ints, IrBuilder, str, type SourceWeight } from '../ir-builder.js';
-import { toIr, type Binding, type Layout } from '../layout.js';
+import { toFlattenedRows, type Binding } from '../layout.js';
 
 export type { SourceWeight } from '../ir-builder.js';
 import { plain, type KLayer, type KModel, type TensorRef } from './model.js';
@@ -544,11 +544,7 @@ class Builder extends IrBuilder {
       const b = this.bindings.get(p.key)!;
       if (b.dims[0] !== c * h * w) throw bad(`${this.w}: weight '${p.key}' has ${b.dims[0]} rows, but the flattened map before it has ${c}·${h}·${w} = ${c * h * w} values`);
       if (h * w === 1) continue;
-      const layout: Layout = { kind: 'dense-hwc', h, w };
-      const t = model.graph.initializers.get(this.irName.get(p.key)!)!;
-      const v = toIr(layout, b.dims, Float32Array.from(t.toFloat32()));
-      t.replace(v.dims, v.values);
-      b.layout = layout;
+      toFlattenedRows(model.graph.initializers.get(this.irName.get(p.key)!)!, b, h, w);
     }
   }
 }

@@ -11,11 +11,11 @@ import { PruneLensError } from '../../errors.js';
 import { Model, Node, type Attr, type Dim } from '../../ir/graph.js';
 import type { ForeignSource, NativeFiles, WriteOptions } from '../foreign.js';
 import { checkChannels, stateOutputShapes, float, int, ints, IrBuilder, str, TO_NCHW, TO_NHWC } from '../ir-builder.js';
-import { readBack, retie, toIr, type Binding, type Layout } from '../layout.js';
-import { artifactsOf, renameTfjs, shardNamer } from './layers.js';
+import { readBack, retie, toFlattenedRows, type Binding, type Layout } from '../layout.js';
+import { artifactsOf, renameTfjs, tfjsFiles } from './layers.js';
 import { inferShapes } from '../../shapes/infer.js';
 import { resolveInputShapes } from '../../shapes/inputs.js';
-import { readWeights, writeWeights, type WeightEntry } from './weights.js';
+import { readWeights, type WeightEntry } from './weights.js';
 
 type Json = Record<string, unknown>;
 
@@ -454,11 +454,7 @@ class GraphBuilder extends IrBuilder {
       }
       const [, , h, w] = dims;
       if (h * w === 1) continue;
-      const layout: Layout = { kind: 'dense-hwc', h, w };
-      const t = model.graph.initializers.get(this.irName.get(p.key)!)!;
-      const v = toIr(layout, b.dims, Float32Array.from(t.toFloat32()));
-      t.replace(v.dims, v.values);
-      b.layout = layout;
+      toFlattenedRows(model.graph.initializers.get(this.irName.get(p.key)!)!, b, h, w);
     }
   }
 
@@ -579,16 +575,5 @@ function writeGraph(doc: GraphDoc, model: Model, main: string, opts: WriteOption
     const tensor = v && (n.attr?.value as { tensor?: Json } | undefined)?.tensor;
     if (tensor) tensor.tensorShape = v.dims.length ? { dim: v.dims.map((d) => ({ size: String(d) })) } : {};
   }
-  const w = writeWeights(
-    doc.entries.map((entry) => {
-      const v = values.get(entry.name);
-      return { entry, shape: v?.dims ?? entry.shape, values: v?.values ?? doc.values.get(entry.name)! };
-    }),
-    opts.quantize ?? 'original',
-    shardNamer(main),
-  );
-  json.weightsManifest = w.manifest;
-  const files = new Map<string, Uint8Array>([[main, new TextEncoder().encode(JSON.stringify(json))], ...w.shards]);
-  const notes = w.unquantised.length ? [`${w.unquantised.length} quantised weight(s) left their grid (recovery moved them) and are stored as float32: ${w.unquantised.slice(0, 3).join(', ')}${w.unquantised.length > 3 ? ', …' : ''}`] : [];
-  return { main, files, notes };
+  return tfjsFiles(json, doc, values, main, opts);
 }

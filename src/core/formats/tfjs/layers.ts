@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { PruneLensError } from '../../errors.js';
 import { Model } from '../../ir/graph.js';
 import { joinBytes, type ForeignSource, type NativeFiles, type TfjsArtifacts, type WriteOptions } from '../foreign.js';
-import { readBack, retie, type Binding } from '../layout.js';
+import { readBack, retie, type Binding, type SourceValues } from '../layout.js';
 import { updateLayerConfigs } from '../keras/config-update.js';
 import { modelConfigOf, parseModel, type KLayer } from '../keras/model.js';
 import { kerasToIr, type Owner, type SourceWeight, type WeightStore } from '../keras/to-ir.js';
@@ -90,6 +90,17 @@ function writeTfjsLayers(doc: LayersDoc, model: Model, main: string, opts: Write
   const json = structuredClone(doc.json);
   const topology = modelConfigOf(json.modelTopology)!;
   updateLayerConfigs(topology, doc.owners, values);
+  return tfjsFiles(json, doc, values, main, opts);
+}
+
+/**
+ * model.json and its shards (layers and graph models alike): each weight as read back from the IR, or as read from
+ * the original when the IR no longer holds it; the manifest rewritten to match.
+ */
+export function tfjsFiles(
+  json: Record<string, unknown>, doc: { entries: WeightEntry[]; values: Map<string, Float32Array | Int32Array> },
+  values: Map<string, SourceValues>, main: string, opts: WriteOptions,
+): NativeFiles {
   const w = writeWeights(
     doc.entries.map((entry) => {
       const v = values.get(entry.name);
