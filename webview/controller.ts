@@ -5,6 +5,7 @@
 import type { ProgressValue } from '../src/shared/protocol.js';
 import type { CriterionName, Recipe, RecoveryMethod } from '../src/shared/types.js';
 import type { InitMessage, PanelAction, PanelTab } from '../src/shared/webview.js';
+import { MODEL_EXT, modelExtension } from '../src/shared/model-files.js';
 import { CompareIntents } from './compare/intents.js';
 import { recoveryValue } from './criteria.js';
 import { CallFailed, type Call, type Host } from './host.js';
@@ -12,8 +13,6 @@ import { record, redo, undo } from './ratios/history.js';
 import { currentWarnings, editorRows, keepOfPlan, saveConfirmation } from './ratios/rows.js';
 import { SparsifyIntents } from './sparse/intents.js';
 import { sidebarRows } from './sidebar.js';
-
-const MODEL_EXT = /\.(onnx|json|keras|h5)$/i;
 import { criterionOf, pruneKey, recoverOf, type Keep, type Store, type TaskName } from './store.js';
 
 const NEEDS_SCAN = new Set(['sensitivity', 'ensemble']);
@@ -354,7 +353,7 @@ export class Controller {
 
   /** A variant is written in its model's format: `.onnx`, TF.js `.json` (shards beside it), `.keras` or `.h5`. */
   private modelExt(): string {
-    return (this.store.get().model?.name ?? '').match(MODEL_EXT)?.[0].toLowerCase() ?? '.onnx';
+    return `.${modelExtension(this.store.get().model?.name ?? '')}`;
   }
 
   /** `pruned-macs50`: the plan's target while unedited, else what the edited ratios keep of that measure. */

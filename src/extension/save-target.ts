@@ -4,6 +4,7 @@
  * with the user's yes. Saving a pruned variant and sparsifying both write through here, so both keep that promise.
  */
 import * as vscode from 'vscode';
+import { modelExtension } from '../shared/model-files.js';
 
 export interface TargetDialog {
   title: string;
@@ -46,6 +47,5 @@ export async function chooseTarget(model: vscode.Uri, d: TargetDialog): Promise<
 
 /** The save dialog's filter: the model's own format. */
 function modelFilter(modelPath: string): Record<string, string[]> {
-  const ext = /\.(onnx|json|keras|h5)$/i.exec(modelPath)?.[1].toLowerCase() ?? 'onnx';
-  return { json: { 'TF.js model': ['json'] }, keras: { 'Keras model': ['keras'] }, h5: { 'Keras model': ['h5'] } }[ext] ?? { 'ONNX model': ['onnx'] };
+  return { onnx: { 'ONNX model': ['onnx'] }, json: { 'TF.js model': ['json'] }, keras: { 'Keras model': ['keras'] }, h5: { 'Keras model': ['h5'] } }[modelExtension(modelPath)];
 }
